@@ -1,0 +1,2 @@
+/** The backup module: arrives with its issue; see DESIGN.md. */
+package fr.hdsvault.backup;

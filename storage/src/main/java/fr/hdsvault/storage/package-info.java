@@ -1,0 +1,2 @@
+/** The storage module: arrives with its issue; see DESIGN.md. */
+package fr.hdsvault.storage;
