@@ -1,0 +1,71 @@
+package fr.hdsvault.storage;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How to reach an S3-compatible server and how patient to be with it.
+ *
+ * @param endpoint        e.g. {@code https://minio.example.fr:9000}
+ * @param region          the region buckets are created in; for an external server the region
+ *                        each bucket reports is checked against {@code residency}
+ * @param regionDeclared  true for the embedded server, which stores no region: the declared
+ *                        {@code region} is trusted and reported as "declared, not verified"
+ * @param connectTimeout  TCP connect limit
+ * @param ioTimeout       longest silence while reading or writing a response or body
+ * @param maxAttempts     attempts for an operation failing transiently (connection refused or
+ *                        reset, timeout, 5xx, throttling); other failures are never retried
+ * @param retryBackoff    first pause between attempts, doubled each time, with jitter
+ * @param partSize        multipart part size for streams of unknown length (5 MiB to 5 GiB)
+ */
+public record S3StoreConfig(String endpoint, S3Credentials credentials, String region, boolean regionDeclared,
+                            ResidencyPolicy residency, Duration connectTimeout, Duration ioTimeout,
+                            int maxAttempts, Duration retryBackoff, long partSize) {
+
+    public static final long MIN_PART_SIZE = 5L * 1024 * 1024;
+
+    public S3StoreConfig {
+        Objects.requireNonNull(endpoint, "endpoint");
+        Objects.requireNonNull(credentials, "credentials");
+        Objects.requireNonNull(region, "region");
+        Objects.requireNonNull(residency, "residency");
+        if (maxAttempts < 1) {
+            throw new IllegalArgumentException("maxAttempts must be at least 1");
+        }
+        if (partSize < MIN_PART_SIZE) {
+            throw new IllegalArgumentException("S3 parts are at least 5 MiB");
+        }
+    }
+
+    /** An external server: its reported region is verified. Defaults: 5 s connect, 30 s I/O, 3 attempts. */
+    public static S3StoreConfig external(String endpoint, S3Credentials credentials, String region) {
+        return new S3StoreConfig(endpoint, credentials, region, false, ResidencyPolicy.france(),
+                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024);
+    }
+
+    /** The embedded server: the region is declared, not verified. */
+    public static S3StoreConfig declared(String endpoint, S3Credentials credentials, String region) {
+        return new S3StoreConfig(endpoint, credentials, region, true, ResidencyPolicy.france(),
+                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024);
+    }
+
+    public S3StoreConfig withResidency(ResidencyPolicy policy) {
+        return new S3StoreConfig(endpoint, credentials, region, regionDeclared, policy, connectTimeout, ioTimeout,
+                maxAttempts, retryBackoff, partSize);
+    }
+
+    public S3StoreConfig withTimeouts(Duration connect, Duration io) {
+        return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connect, io,
+                maxAttempts, retryBackoff, partSize);
+    }
+
+    public S3StoreConfig withRetries(int attempts, Duration backoff) {
+        return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connectTimeout, ioTimeout,
+                attempts, backoff, partSize);
+    }
+
+    public S3StoreConfig withCredentials(S3Credentials other) {
+        return new S3StoreConfig(endpoint, other, region, regionDeclared, residency, connectTimeout, ioTimeout,
+                maxAttempts, retryBackoff, partSize);
+    }
+}

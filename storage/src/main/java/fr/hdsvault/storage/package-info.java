@@ -1,2 +1,0 @@
-/** The storage module: arrives with its issue; see DESIGN.md. */
-package fr.hdsvault.storage;
