@@ -69,20 +69,15 @@ public final class EnvelopeCipher {
     // ---------------------------------------------------------------- byte arrays
 
     public byte[] seal(String kekId, EncryptionContext context, byte[] plaintext) {
-        byte[] fresh = freshDekAndNonce();
-        byte[] dek = Arrays.copyOf(fresh, DEK_LENGTH);
-        byte[] nonce = Arrays.copyOfRange(fresh, DEK_LENGTH, fresh.length);
-        Arrays.fill(fresh, (byte) 0);
-        try {
-            return seal(keyring.currentKek(kekId), context, plaintext, dek, nonce);
-        } finally {
-            Arrays.fill(dek, (byte) 0);
-        }
+        return seal(freshSealer(kekId, context), plaintext);
     }
 
     /** Deterministic core, package-private for the known-answer test. */
     static byte[] seal(Kek kek, EncryptionContext context, byte[] plaintext, byte[] dek, byte[] nonce) {
-        Sealer sealer = new Sealer(kek, context, dek, nonce);
+        return seal(new Sealer(kek, context, dek, nonce), plaintext);
+    }
+
+    private static byte[] seal(Sealer sealer, byte[] plaintext) {
         int length = plaintext.length;
         int frames = Math.max(1, (length + FRAME_SIZE - 1) / FRAME_SIZE);
         byte[] header = sealer.header.bytes;
@@ -92,7 +87,7 @@ public final class EnvelopeCipher {
         for (int i = 0; i < frames; i++) {
             int off = i * FRAME_SIZE;
             int n = Math.min(FRAME_SIZE, length - off);
-            outOff += sealer.frame(i, i == frames - 1, plaintext, off, n, out, outOff);
+            outOff += sealer.keys.sealFrame(i, i == frames - 1, plaintext, off, n, out, outOff);
         }
         return out;
     }
@@ -138,16 +133,7 @@ public final class EnvelopeCipher {
 
     /** An output stream that seals everything written to it into {@code sink}; close it to write the final frame. */
     public OutputStream sealing(String kekId, EncryptionContext context, OutputStream sink) throws IOException {
-        byte[] fresh = freshDekAndNonce();
-        byte[] dek = Arrays.copyOf(fresh, DEK_LENGTH);
-        byte[] nonce = Arrays.copyOfRange(fresh, DEK_LENGTH, fresh.length);
-        Arrays.fill(fresh, (byte) 0);
-        Sealer sealer;
-        try {
-            sealer = new Sealer(keyring.currentKek(kekId), context, dek, nonce);
-        } finally {
-            Arrays.fill(dek, (byte) 0);
-        }
+        Sealer sealer = freshSealer(kekId, context);
         sink.write(sealer.header.bytes);
         return new SealingOutputStream(sink, sealer);
     }
@@ -277,10 +263,6 @@ public final class EnvelopeCipher {
             keys = new FrameKeys(new SecretKeySpec(derived, 0, DEK_LENGTH, "AES"), header.nonce, aadDigest(header, contextBytes));
             Arrays.fill(derived, (byte) 0);
         }
-
-        int frame(int index, boolean last, byte[] in, int off, int len, byte[] out, int outOff) {
-            return keys.sealFrame(index, last, in, off, len, out, outOff);
-        }
     }
 
     /** Frame i: nonce = header nonce XOR i (last 4 bytes); AAD = digest | i | final flag. */
@@ -369,7 +351,7 @@ public final class EnvelopeCipher {
         }
 
         private void emit(boolean last) throws IOException {
-            int n = sealer.frame(frameIndex++, last, buffer, 0, buffered, sealed, 0);
+            int n = sealer.keys.sealFrame(frameIndex++, last, buffer, 0, buffered, sealed, 0);
             out.write(sealed, 0, n);
             buffered = 0;
         }
@@ -462,11 +444,18 @@ public final class EnvelopeCipher {
         }
     }
 
-    /** DEK and nonce in one DRBG call: each call has a fixed cost comparable to the bytes themselves. */
-    private static byte[] freshDekAndNonce() {
+    /** A fresh DEK and nonce (one DRBG call: each call costs about as much as the bytes) under the current KEK. */
+    private Sealer freshSealer(String kekId, EncryptionContext context) {
         byte[] fresh = new byte[DEK_LENGTH + EnvelopeHeader.NONCE_LENGTH];
         RANDOM.get().nextBytes(fresh);
-        return fresh;
+        byte[] dek = Arrays.copyOf(fresh, DEK_LENGTH);
+        byte[] nonce = Arrays.copyOfRange(fresh, DEK_LENGTH, fresh.length);
+        try {
+            return new Sealer(keyring.currentKek(kekId), context, dek, nonce);
+        } finally {
+            Arrays.fill(fresh, (byte) 0);
+            Arrays.fill(dek, (byte) 0);
+        }
     }
 
     private static Cipher cipher(String transformation) {

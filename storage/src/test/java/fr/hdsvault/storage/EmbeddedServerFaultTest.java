@@ -91,30 +91,13 @@ class EmbeddedServerFaultTest {
         String key = "big/object";
         try (S3ObjectStore store = new S3ObjectStore(impatient(server))) {
             store.createBucket(BUCKET, BucketOptions.plain());
-            // 40 MiB of unknown length, in 5 MiB parts; the server is stopped once 7 MiB went out.
-            InputStream slow = new InputStream() {
-                long produced;
-                CompletableFuture<Void> stopping;
-
-                @Override
-                public int read() {
-                    byte[] one = new byte[1];
-                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+            // 40 MiB of unknown length, in 8 MiB parts; the server is stopped once 7 MiB went out.
+            CompletableFuture<?>[] stopping = new CompletableFuture<?>[1];
+            InputStream slow = new GeneratedStream(40L << 20, 1, produced -> {
+                if (produced >= 7L << 20 && stopping[0] == null) {
+                    stopping[0] = CompletableFuture.runAsync(server::close);
                 }
-
-                @Override
-                public int read(byte[] b, int off, int len) {
-                    if (produced >= 40L << 20) {
-                        return -1;
-                    }
-                    if (produced >= 7L << 20 && stopping == null) {
-                        stopping = CompletableFuture.runAsync(server::close);
-                    }
-                    int n = (int) Math.min(len, 64 * 1024);
-                    produced += n;
-                    return n;
-                }
-            };
+            });
             assertTimeoutPreemptively(NO_HANG, () ->
                     assertThatThrownBy(() -> store.put(BUCKET, key, slow, -1, null, Map.of()))
                             .isInstanceOf(StoreUnavailableException.class));

@@ -10,7 +10,6 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,31 +27,8 @@ class LargeObjectTest {
     @TempDir
     Path dir;
 
-    /** Pseudo-random bytes generated on the fly, never held whole. */
     static InputStream generated(long size) {
-        return new InputStream() {
-            final Random random = new Random(64);
-            final byte[] chunk = new byte[8192];
-            long left = size;
-
-            @Override
-            public int read() {
-                byte[] one = new byte[1];
-                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) {
-                if (left == 0) {
-                    return -1;
-                }
-                int n = (int) Math.min(Math.min(len, chunk.length), left);
-                random.nextBytes(chunk);
-                System.arraycopy(chunk, 0, b, off, n);
-                left -= n;
-                return n;
-            }
-        };
+        return new GeneratedStream(size, 64);
     }
 
     static String digestOf(InputStream in) throws Exception {
