@@ -67,9 +67,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Retries with exponential backoff and jitter on transient failures only (connection
  *       refused or reset, timeouts, 5xx, throttling); streamed puts are not retried, since a
  *       stream cannot be replayed.</li>
- *   <li>Integrity: the SHA-256 of every object is recorded in its metadata and sent as
- *       {@code x-amz-checksum-sha256}, so that a server that supports it verifies the body on
- *       receipt; the SDK also signs the payload hash over plain HTTP. Reads check it.</li>
+ *   <li>Integrity: the SHA-256 of every object is recorded in its metadata and, for byte
+ *       arrays, sent as {@code x-amz-checksum-sha256}, which the server (S3Proxy, MinIO)
+ *       checks before storing. Reads check it again.</li>
  * </ul>
  */
 public final class S3ObjectStore implements ObjectStore {

@@ -36,8 +36,16 @@ abstract class ObjectStoreContract {
         return b;
     }
 
-    static String sha256(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    static String sha256(byte[] b) {
+        return HexFormat.of().formatHex(sha256Bytes(b));
+    }
+
+    static byte[] sha256Bytes(byte[] b) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
