@@ -1,17 +1,38 @@
 package fr.hdsvault.api;
 
+import fr.hdsvault.api.cli.ServeCommand;
+import fr.hdsvault.api.cli.TokenCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
 /**
- * Entry point of vault.jar. The FHIR server (issue "vault-api: FHIR R4 over HTTPS") is not
- * built yet; until then the jar says so and exits with status 2 rather than pretend to serve.
+ * Entry point of vault.jar: {@code java -jar vault.jar [serve] [options]} starts the vault;
+ * {@code java -jar vault.jar token ...} prints a signed token for a vault's data directory.
  */
+@Command(name = "vault", mixinStandardHelpOptions = true, version = "hds-vault 0.1.0",
+        subcommands = {ServeCommand.class, TokenCommand.class},
+        description = "hds-vault: a FHIR R4 health-data vault, encrypted, audited and backed up.")
 public final class VaultMain {
 
     private VaultMain() {
     }
 
     public static void main(String[] args) {
-        System.err.println("hds-vault: the FHIR server is not part of this build yet (see the open issue"
-                + " \"vault-api: FHIR R4 over HTTPS\"); the crypto library is available.");
-        System.exit(2);
+        // No subcommand means "serve", so that `java -jar vault.jar` starts the vault.
+        boolean hasSubcommand = args.length > 0 && !args[0].startsWith("-");
+        boolean askedForHelp = args.length > 0 && (args[0].equals("-h") || args[0].equals("--help") || args[0].equals("-V")
+                || args[0].equals("--version"));
+        String[] effective = hasSubcommand || askedForHelp ? args : prepend("serve", args);
+        int exit = new CommandLine(new VaultMain()).execute(effective);
+        if (exit != 0 || !effective[0].equals("serve")) {
+            System.exit(exit);
+        }
+    }
+
+    private static String[] prepend(String first, String[] rest) {
+        String[] all = new String[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
     }
 }

@@ -1,0 +1,65 @@
+package fr.hdsvault.api.cli;
+
+import fr.hdsvault.api.VaultApplication;
+import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.crypto.pki.DevPki;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.springframework.boot.SpringApplication;
+import org.springframework.context.ConfigurableApplicationContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Starts a single-node vault: HTTPS only (TLS 1.3, local CA), embedded S3 store, all in the data directory. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Start the vault (the default command).")
+public final class ServeCommand implements Callable<Integer> {
+
+    @Mixin
+    DataDirOption dataDir;
+
+    @Option(names = "--port", paramLabel = "N", description = "HTTPS port (default: $VAULT_PORT or 8443; 0 for a free port).")
+    Integer port;
+
+    @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}; the local CA's certificate names localhost only).")
+    String bind;
+
+    /** The running application, for tests that start the vault in-process. */
+    ConfigurableApplicationContext context;
+
+    @Override
+    public Integer call() throws Exception {
+        context = start(dataDir.resolve(), port(), bind);
+        return 0;
+    }
+
+    private int port() {
+        if (port != null) {
+            return port;
+        }
+        String env = System.getenv("VAULT_PORT");
+        return env == null || env.isBlank() ? 8443 : Integer.parseInt(env.strip());
+    }
+
+    /** Prepares the data directory and TLS material, then starts the Spring application. */
+    public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind) throws Exception {
+        VaultHome home = VaultHome.prepare(dir);
+        char[] tlsPassword = home.localSecret("tls-keystore");
+        DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
+                List.of("localhost"), List.of("127.0.0.1", "::1"));
+        Map<String, Object> properties = new HashMap<>();
+        properties.put("vault.data-dir", home.root().toString());
+        properties.put("server.port", port);
+        properties.put("server.address", bind);
+        properties.put("server.ssl.key-store", tls.pkcs12().toString());
+        properties.put("server.ssl.key-store-password", new String(tlsPassword));
+        properties.put("server.ssl.key-alias", DevPki.PKCS12_ALIAS);
+        SpringApplication app = new SpringApplication(VaultApplication.class);
+        app.setDefaultProperties(properties);
+        return app.run();
+    }
+}

@@ -1,0 +1,72 @@
+package fr.hdsvault.api.cli;
+
+import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.security.TokenIssuer;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Prints a token signed by the single-node issuer of a data directory, and nothing else. */
+@Command(name = "token", mixinStandardHelpOptions = true,
+        description = "Print a signed bearer token accepted by the vault running on the data directory.")
+public final class TokenCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DataDirOption dataDir;
+
+    @Option(names = "--role", required = true, paramLabel = "ROLE",
+            description = "practitioner, patient, auditor or operator.")
+    String role;
+
+    @Option(names = "--subject", required = true, paramLabel = "ID", description = "Who the token is for (token subject).")
+    String subject;
+
+    @Option(names = "--scope", paramLabel = "SCOPES", description = "SMART v2 scopes, space-separated, e.g. \"patient/*.rs\".")
+    String scope;
+
+    @Option(names = "--patient", paramLabel = "ID", description = "Patient id, for patient-context scopes.")
+    String patient;
+
+    @Option(names = "--ttl", defaultValue = "15m", paramLabel = "DURATION",
+            description = "Lifetime: 30s, 15m, 8h, or ISO-8601 (PT15M). Default: ${DEFAULT-VALUE}.")
+    String ttl;
+
+    @Override
+    public Integer call() {
+        String r = role.toLowerCase(Locale.ROOT);
+        if (!r.matches("practitioner|patient|auditor|operator")) {
+            throw new ParameterException(spec.commandLine(), "--role must be practitioner, patient, auditor or operator");
+        }
+        TokenIssuer issuer = TokenIssuer.forHome(VaultHome.prepare(dataDir.resolve()));
+        spec.commandLine().getOut().println(issuer.issue(new TokenIssuer.Grant(subject, r, scope, patient, parseTtl(ttl))));
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    Duration parseTtl(String text) {
+        try {
+            if (text.toUpperCase(Locale.ROOT).startsWith("P")) {
+                return Duration.parse(text);
+            }
+            long amount = Long.parseLong(text.substring(0, text.length() - 1));
+            return switch (text.charAt(text.length() - 1)) {
+                case 's' -> Duration.ofSeconds(amount);
+                case 'm' -> Duration.ofMinutes(amount);
+                case 'h' -> Duration.ofHours(amount);
+                case 'd' -> Duration.ofDays(amount);
+                default -> throw new NumberFormatException();
+            };
+        } catch (RuntimeException e) {
+            throw new ParameterException(spec.commandLine(), "--ttl must look like 30s, 15m, 8h, 1d or PT15M");
+        }
+    }
+}

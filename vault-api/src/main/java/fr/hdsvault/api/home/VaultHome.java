@@ -1,0 +1,107 @@
+package fr.hdsvault.api.home;
+
+import fr.hdsvault.crypto.root.OwnerOnlyFiles;
+import fr.hdsvault.crypto.root.Passphrase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.UUID;
+
+/**
+ * The single-node data directory and everything the vault creates in it on first start:
+ *
+ * <pre>
+ * vault-id              this vault's identity (issuer of its tokens)
+ * tls/                  local CA (ca.pem) and server certificate (DevPki)
+ * keys/root.p12         root key store; keys/root.passphrase unless VAULT_ROOT_PASSPHRASE is set
+ * keys/jwt-issuer.jwk   the single-node token signing key
+ * s3/                   the embedded S3 store
+ * </pre>
+ *
+ * Directories are owner-only (0700); secrets owner-only (0600).
+ */
+public final class VaultHome {
+
+    public static final String ROOT_PASSPHRASE_VARIABLE = "VAULT_ROOT_PASSPHRASE";
+
+    private final Path root;
+
+    private VaultHome(Path root) {
+        this.root = root;
+    }
+
+    public static VaultHome prepare(Path dir) {
+        Path root = dir.toAbsolutePath().normalize();
+        VaultHome home = new VaultHome(root);
+        for (Path d : new Path[] {root, home.tls(), home.keys(), home.s3()}) {
+            try {
+                if (!Files.isDirectory(d)) {
+                    Files.createDirectories(d);
+                    Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create " + d, e);
+            }
+        }
+        return home;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path tls() {
+        return root.resolve("tls");
+    }
+
+    public Path keys() {
+        return root.resolve("keys");
+    }
+
+    public Path s3() {
+        return root.resolve("s3");
+    }
+
+    /** A stable random identity for this vault, created on first start. */
+    public String vaultId() {
+        Path file = root.resolve("vault-id");
+        try {
+            if (!Files.exists(file)) {
+                Files.writeString(file, UUID.randomUUID() + "\n", StandardCharsets.US_ASCII);
+            }
+            return Files.readString(file, StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** The root key store's passphrase: the environment variable, else an owner-only file created on first start. */
+    public char[] rootPassphrase() {
+        try {
+            return Passphrase.resolve(System.getenv(), ROOT_PASSPHRASE_VARIABLE, keys().resolve("root.passphrase"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the root key passphrase", e);
+        }
+    }
+
+    /** A random secret kept in an owner-only file (e.g. the TLS key store password), created on first use. */
+    public char[] localSecret(String name) {
+        Path file = keys().resolve(name + ".secret");
+        try {
+            if (!Files.exists(file)) {
+                byte[] random = new byte[24];
+                new SecureRandom().nextBytes(random);
+                OwnerOnlyFiles.writeAtomically(file, Base64.getUrlEncoder().withoutPadding().encodeToString(random)
+                        .getBytes(StandardCharsets.US_ASCII));
+            }
+            return Passphrase.fromFile(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package fr.hdsvault.api;
+
+import fr.hdsvault.api.cli.ServeCommand;
+import fr.hdsvault.crypto.pki.DevPki;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** A vault started in-process on a free port over real HTTPS, and a client that trusts only its local CA. */
+final class VaultHttps implements AutoCloseable {
+
+    final Path dataDir;
+    final ConfigurableApplicationContext context;
+    final String base;
+    final HttpClient client;
+
+    VaultHttps(Path dataDir) throws Exception {
+        this.dataDir = dataDir;
+        this.context = ServeCommand.start(dataDir, 0, "127.0.0.1");
+        this.base = "https://localhost:" + context.getEnvironment().getProperty("local.server.port");
+        this.client = HttpClient.newBuilder().sslContext(trusting(dataDir.resolve("tls").resolve(DevPki.CA_CERT)))
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    static SSLContext trusting(Path caPem) throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", DevPki.readCertificates(caPem).get(0));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    HttpResponse<String> get(String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20)).GET();
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}
