@@ -15,7 +15,20 @@ import fr.hdsvault.storage.S3ObjectStore;
 import fr.hdsvault.storage.S3StoreConfig;
 import fr.hdsvault.storage.StoreCapabilities;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import fr.hdsvault.api.index.JdbcKekRegistry;
+import fr.hdsvault.api.resources.VaultRepository;
+import fr.hdsvault.api.resources.VaultResourceProvider;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.KekRegistry;
+import fr.hdsvault.crypto.Keyring;
 import java.nio.file.Path;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -24,14 +37,17 @@ import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 
 /**
- * Wires the libraries into the single-node vault: the data directory, the root key, the
- * embedded S3 store, the token issuer and the FHIR endpoint.
+ * Wires the libraries into the single-node vault: the data directory, the root key and the
+ * key registry, the embedded S3 store, the index database, the token issuer and the FHIR
+ * endpoint with one provider per R4 resource type.
  */
 @SpringBootApplication
 public class VaultApplication {
 
     private static final Logger log = LoggerFactory.getLogger(VaultApplication.class);
     public static final String OBJECT_BUCKET = "hds-vault-objects";
+    /** Single-node vaults serve one tenant; multi-tenancy arrives with its own issue. */
+    public static final String TENANT = "default";
 
     @Bean
     VaultHome vaultHome(@Value("${vault.data-dir}") Path dataDir) {
@@ -73,10 +89,49 @@ public class VaultApplication {
     }
 
     @Bean
-    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir) {
-        ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(new VaultFhirServer(fhir), "/fhir/*");
+    KekRegistry kekRegistry(JdbcTemplate jdbc) {
+        return new JdbcKekRegistry(jdbc);
+    }
+
+    @Bean
+    Keyring keyring(RootKeyProvider root, KekRegistry registry) {
+        return new Keyring(root, registry);
+    }
+
+    @Bean
+    VaultRepository vaultRepository(FhirContext fhir, JdbcTemplate jdbc, PlatformTransactionManager transactions,
+                                    Keyring keyring, ObjectStore store) {
+        return new VaultRepository(fhir, jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring),
+                store, OBJECT_BUCKET, TENANT, Clock.systemUTC());
+    }
+
+    @Bean
+    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository) {
+        VaultFhirServer server = new VaultFhirServer(fhir);
+        List<Object> providers = new ArrayList<>();
+        for (String type : fhir.getResourceTypes()) {
+            providers.add(new VaultResourceProvider(r4Class(type), type, repository));
+        }
+        server.registerProviders(providers);
+        ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);
         return registration;
+    }
+
+    /**
+     * The model class of an R4 type by name. Asking FhirContext for every definition at start-up
+     * scans the whole R4 model (about 4 s here); HAPI scans each type lazily on first use instead.
+     */
+    @SuppressWarnings("unchecked")
+    static Class<? extends IBaseResource> r4Class(String type) {
+        for (String name : new String[] {type, type + "Resource"}) { // List is ListResource in Java
+            try {
+                return (Class<? extends IBaseResource>) Class.forName("org.hl7.fhir.r4.model." + name);
+            } catch (ClassNotFoundException e) {
+                // try the next spelling
+            }
+        }
+        throw new IllegalStateException("no R4 model class for resource type " + type);
     }
 
     @Bean

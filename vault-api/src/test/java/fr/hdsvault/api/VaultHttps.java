@@ -23,7 +23,7 @@ final class VaultHttps implements AutoCloseable {
 
     VaultHttps(Path dataDir) throws Exception {
         this.dataDir = dataDir;
-        this.context = ServeCommand.start(dataDir, 0, "127.0.0.1");
+        this.context = ServeCommand.start(dataDir, 0, "127.0.0.1", null);
         this.base = "https://localhost:" + context.getEnvironment().getProperty("local.server.port");
         this.client = HttpClient.newBuilder().sslContext(trusting(dataDir.resolve("tls").resolve(DevPki.CA_CERT)))
                 .connectTimeout(Duration.ofSeconds(5)).build();

@@ -28,13 +28,26 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Address to listen on (default: ${DEFAULT-VALUE}; the local CA's certificate names localhost only).")
     String bind;
 
+    @Option(names = "--index-url", paramLabel = "JDBC-URL",
+            description = "Index database (default: $VAULT_INDEX_URL, else an H2 database in DIR/index). "
+                    + "User and password from VAULT_INDEX_USER and VAULT_INDEX_PASSWORD.")
+    String indexUrl;
+
     /** The running application, for tests that start the vault in-process. */
     ConfigurableApplicationContext context;
 
     @Override
     public Integer call() throws Exception {
-        context = start(dataDir.resolve(), port(), bind);
+        context = start(dataDir.resolve(), port(), bind, indexUrl());
         return 0;
+    }
+
+    private String indexUrl() {
+        if (indexUrl != null) {
+            return indexUrl;
+        }
+        String env = System.getenv("VAULT_INDEX_URL");
+        return env == null || env.isBlank() ? null : env.strip();
     }
 
     private int port() {
@@ -46,7 +59,8 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     /** Prepares the data directory and TLS material, then starts the Spring application. */
-    public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind) throws Exception {
+    public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl)
+            throws Exception {
         VaultHome home = VaultHome.prepare(dir);
         char[] tlsPassword = home.localSecret("tls-keystore");
         DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
@@ -58,6 +72,14 @@ public final class ServeCommand implements Callable<Integer> {
         properties.put("server.ssl.key-store", tls.pkcs12().toString());
         properties.put("server.ssl.key-store-password", new String(tlsPassword));
         properties.put("server.ssl.key-alias", DevPki.PKCS12_ALIAS);
+        if (indexUrl == null) {
+            properties.put("spring.datasource.url", "jdbc:h2:file:" + home.root().resolve("index").resolve("vault"));
+            properties.put("spring.datasource.username", "sa");
+        } else {
+            properties.put("spring.datasource.url", indexUrl);
+            properties.put("spring.datasource.username", System.getenv().getOrDefault("VAULT_INDEX_USER", ""));
+            properties.put("spring.datasource.password", System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""));
+        }
         SpringApplication app = new SpringApplication(VaultApplication.class);
         app.setDefaultProperties(properties);
         return app.run();

@@ -1,0 +1,313 @@
+package fr.hdsvault.api.resources;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.server.exceptions.InternalErrorException;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
+import ca.uhn.fhir.util.FhirTerser;
+import fr.hdsvault.crypto.EncryptionContext;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.EnvelopeException;
+import fr.hdsvault.storage.IntegrityException;
+import fr.hdsvault.storage.ObjectNotFoundException;
+import fr.hdsvault.storage.ObjectStore;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import org.hl7.fhir.instance.model.api.IAnyResource;
+import org.hl7.fhir.instance.model.api.IBase;
+import org.hl7.fhir.instance.model.api.IBaseReference;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.IdType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The vault's records: every version of every resource is sealed in its own envelope (KEK of
+ * its patient compartment, context = tenant, type, id, version), written as one immutable
+ * object under an opaque key, then recorded in the index in one database transaction with
+ * optimistic concurrency on the current version. Reads are the mirror image.
+ *
+ * <p>An object written whose index transaction then fails is an orphan: never referenced,
+ * never served; a later garbage collection can remove it.
+ */
+public final class VaultRepository {
+
+    private static final Logger log = LoggerFactory.getLogger(VaultRepository.class);
+    /** FHIR logical id: up to 64 letters, digits, '-' and '.'. */
+    private static final Pattern FHIR_ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
+    private static final String TENANT_COMPARTMENT = "*";
+
+    private final FhirContext fhir;
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
+    private final EnvelopeCipher envelopes;
+    private final ObjectStore store;
+    private final String bucket;
+    private final String tenant;
+    private final Clock clock;
+    private final Map<String, String> kekIds = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > 100_000;
+        }
+    };
+
+    public VaultRepository(FhirContext fhir, JdbcTemplate jdbc, TransactionTemplate tx, EnvelopeCipher envelopes,
+                           ObjectStore store, String bucket, String tenant, Clock clock) {
+        this.fhir = fhir;
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.envelopes = envelopes;
+        this.store = store;
+        this.bucket = bucket;
+        this.tenant = tenant;
+        this.clock = clock;
+    }
+
+    /** A write's result: the stored resource (id, version, lastUpdated set) and whether it was created. */
+    public record Written(IBaseResource resource, boolean created) {
+    }
+
+    private record Current(long version, boolean deleted) {
+    }
+
+    private record Version(long version, String objectKey, boolean deleted, Instant lastUpdated) {
+    }
+
+    public Written create(String type, IBaseResource resource) {
+        return write(type, UUID.randomUUID().toString(), resource, null);
+    }
+
+    /**
+     * Update, or create with the client's id when absent.
+     * @param expectedVersion the version an If-Match header names, or null
+     */
+    public Written update(String type, String id, IBaseResource resource, Long expectedVersion) {
+        requireValidId(id);
+        return write(type, id, resource, expectedVersion);
+    }
+
+    /** Soft delete: a new version marked deleted, history kept. Deleting a deleted resource changes nothing. */
+    public void delete(String type, String id) {
+        requireValidId(id);
+        Current current = current(type, id).orElseThrow(() -> notFound(type, id));
+        if (current.deleted()) {
+            return;
+        }
+        long version = current.version() + 1;
+        Instant now = now();
+        tx.executeWithoutResult(status -> {
+            insertVersion(type, id, version, null, true, now);
+            if (jdbc.update("update resource_current set version_id = ?, deleted = ?, last_updated = ? "
+                            + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
+                    version, true, utc(now), tenant, type, id, current.version()) != 1) {
+                throw new ResourceVersionConflictException(type + "/" + id + " changed during the delete; retry");
+            }
+            jdbc.update("delete from search_token where tenant = ? and resource_type = ? and resource_id = ?", tenant, type, id);
+        });
+    }
+
+    public IBaseResource read(String type, String id) {
+        requireValidId(id);
+        Current current = current(type, id).orElseThrow(() -> notFound(type, id));
+        if (current.deleted()) {
+            throw new ResourceGoneException("Resource " + type + "/" + id + " was deleted (version " + current.version() + ")");
+        }
+        return vread(type, id, current.version());
+    }
+
+    public IBaseResource vread(String type, String id, long version) {
+        requireValidId(id);
+        Version v = jdbc.query("select version_id, object_key, deleted, last_updated from resource_version "
+                                + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
+                        (rs, n) -> new Version(rs.getLong(1), rs.getString(2), rs.getBoolean(3),
+                                rs.getObject(4, OffsetDateTime.class).toInstant()), tenant, type, id, version)
+                .stream().findFirst()
+                .orElseThrow(() -> new ResourceNotFoundException("Resource " + type + "/" + id + " has no version " + version));
+        if (v.deleted()) {
+            throw new ResourceGoneException("Version " + version + " of " + type + "/" + id + " is a deletion");
+        }
+        return load(type, id, v);
+    }
+
+    /** Every version of one resource, newest first; deletions are left out. */
+    public List<IBaseResource> history(String type, String id) {
+        requireValidId(id);
+        List<Version> versions = jdbc.query("select version_id, object_key, deleted, last_updated from resource_version "
+                        + "where tenant = ? and resource_type = ? and resource_id = ? order by version_id desc",
+                (rs, n) -> new Version(rs.getLong(1), rs.getString(2), rs.getBoolean(3),
+                        rs.getObject(4, OffsetDateTime.class).toInstant()), tenant, type, id);
+        if (versions.isEmpty()) {
+            throw notFound(type, id);
+        }
+        List<IBaseResource> out = new ArrayList<>();
+        for (Version v : versions) {
+            if (!v.deleted()) {
+                out.add(load(type, id, v));
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    private Written write(String type, String id, IBaseResource resource, Long expectedVersion) {
+        Optional<Current> current = current(type, id);
+        if (expectedVersion != null && current.map(c -> c.version() != expectedVersion).orElse(true)) {
+            throw new PreconditionFailedException("If-Match names version " + expectedVersion + " of " + type + "/" + id
+                    + " but the current version is " + current.map(c -> String.valueOf(c.version())).orElse("none"));
+        }
+        long version = current.map(c -> c.version() + 1).orElse(1L);
+        Instant now = now();
+        resource.setId(new IdType(type, id, String.valueOf(version)));
+        IAnyResource any = (IAnyResource) resource;
+        any.getMeta().setVersionId(String.valueOf(version));
+        any.getMeta().setLastUpdated(Date.from(now));
+        String compartment = compartmentOf(type, id, resource);
+        byte[] json = fhir.newJsonParser().encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
+        byte[] envelope = envelopes.seal(kekIdFor(compartment), context(type, id, version), json);
+        String objectKey = newObjectKey();
+        store.put(bucket, objectKey, envelope, Map.of());
+        try {
+            tx.executeWithoutResult(status -> {
+                insertVersion(type, id, version, objectKey, false, now);
+                int changed = current.isPresent()
+                        ? jdbc.update("update resource_current set version_id = ?, deleted = ?, last_updated = ?, compartment = ? "
+                                + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
+                        version, false, utc(now), compartment, tenant, type, id, current.get().version())
+                        : jdbc.update("insert into resource_current (tenant, resource_type, resource_id, version_id, deleted, "
+                                + "last_updated, compartment) values (?, ?, ?, ?, ?, ?, ?)",
+                        tenant, type, id, version, false, utc(now), compartment);
+                if (changed != 1) {
+                    throw new ResourceVersionConflictException(type + "/" + id + " changed during this write; retry");
+                }
+            });
+        } catch (DuplicateKeyException e) {
+            throw new ResourceVersionConflictException(type + "/" + id + " was written concurrently; retry");
+        }
+        return new Written(resource, current.isEmpty());
+    }
+
+    private void insertVersion(String type, String id, long version, String objectKey, boolean deleted, Instant at) {
+        jdbc.update("insert into resource_version (tenant, resource_type, resource_id, version_id, object_key, deleted, "
+                + "last_updated) values (?, ?, ?, ?, ?, ?, ?)", tenant, type, id, version, objectKey, deleted, utc(at));
+    }
+
+    private IBaseResource load(String type, String id, Version v) {
+        try {
+            byte[] envelope = store.getBytes(bucket, v.objectKey());
+            byte[] json = envelopes.open(context(type, id, v.version()), envelope);
+            return fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+        } catch (IntegrityException | EnvelopeException | ObjectNotFoundException e) {
+            log.error("record {}/{} version {} failed its integrity check: {}", type, id, v.version(), e.getMessage());
+            throw new InternalErrorException("The record " + type + "/" + id + " (version " + v.version()
+                    + ") failed its integrity check and was not returned; the incident is logged");
+        }
+    }
+
+    private Optional<Current> current(String type, String id) {
+        return jdbc.query("select version_id, deleted from resource_current where tenant = ? and resource_type = ? "
+                + "and resource_id = ?", (rs, n) -> new Current(rs.getLong(1), rs.getBoolean(2)), tenant, type, id).stream().findFirst();
+    }
+
+    /** The patient compartment a resource belongs to: the Patient itself, or its subject/patient reference. */
+    String compartmentOf(String type, String id, IBaseResource resource) {
+        if (type.equals("Patient")) {
+            return "Patient/" + id;
+        }
+        FhirTerser terser = fhir.newTerser();
+        for (String element : new String[] {"subject", "patient", "beneficiary"}) {
+            if (fhir.getResourceDefinition(type).getChildByName(element) == null) {
+                continue;
+            }
+            for (IBase value : terser.getValues(resource, type + "." + element)) {
+                if (value instanceof IBaseReference ref && ref.getReferenceElement() != null
+                        && "Patient".equals(ref.getReferenceElement().getResourceType())
+                        && ref.getReferenceElement().getIdPart() != null) {
+                    return "Patient/" + ref.getReferenceElement().getIdPart();
+                }
+            }
+        }
+        return TENANT_COMPARTMENT;
+    }
+
+    /** The opaque KEK id of a compartment, created on first use; never derived from the patient id. */
+    private String kekIdFor(String compartment) {
+        synchronized (kekIds) {
+            String cached = kekIds.get(compartment);
+            if (cached != null) {
+                return cached;
+            }
+        }
+        String kekId = jdbc.queryForList("select kek_id from compartment_kek where tenant = ? and compartment = ?",
+                String.class, tenant, compartment).stream().findFirst().orElse(null);
+        if (kekId == null) {
+            String fresh = "k" + HexFormat.of().formatHex(randomBytes(16));
+            try {
+                jdbc.update("insert into compartment_kek (tenant, compartment, kek_id) values (?, ?, ?)", tenant, compartment, fresh);
+                kekId = fresh;
+            } catch (DuplicateKeyException e) {
+                kekId = jdbc.queryForObject("select kek_id from compartment_kek where tenant = ? and compartment = ?",
+                        String.class, tenant, compartment);
+            }
+        }
+        synchronized (kekIds) {
+            kekIds.put(compartment, kekId);
+        }
+        return kekId;
+    }
+
+    private EncryptionContext context(String type, String id, long version) {
+        return new EncryptionContext(tenant, type, id, String.valueOf(version));
+    }
+
+    /** Opaque, evenly spread object keys: nothing about the resource or the patient. */
+    private static String newObjectKey() {
+        String hex = HexFormat.of().formatHex(randomBytes(16));
+        return "r/" + hex.substring(0, 2) + "/" + hex;
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        ThreadLocalRandom.current().nextBytes(b); // names, not secrets: uniqueness is what matters
+        return b;
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private static OffsetDateTime utc(Instant instant) {
+        return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
+    }
+
+    private static void requireValidId(String id) {
+        if (id == null || !FHIR_ID.matcher(id).matches()) {
+            throw new InvalidRequestException("Invalid resource id: a FHIR id is 1 to 64 letters, digits, '-' or '.'");
+        }
+    }
+
+    private static ResourceNotFoundException notFound(String type, String id) {
+        return new ResourceNotFoundException("Resource " + type + "/" + id + " is not known");
+    }
+}

@@ -1,0 +1,162 @@
+package fr.hdsvault.api.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
+import fr.hdsvault.api.resources.VaultRepository;
+import fr.hdsvault.crypto.EncryptionContext;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.KekRecord;
+import fr.hdsvault.crypto.KeyDestroyedException;
+import fr.hdsvault.crypto.Keyring;
+import fr.hdsvault.crypto.root.Pkcs12RootKeyProvider;
+import fr.hdsvault.storage.BucketOptions;
+import fr.hdsvault.storage.S3ObjectStore;
+import fr.hdsvault.storage.S3StoreConfig;
+import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.Patient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** The index (KEK registry and resource versions) on a real database; run on H2 and on PostgreSQL. */
+abstract class IndexContract {
+
+    @TempDir
+    static Path dir;
+    static EmbeddedS3Server s3;
+    static S3ObjectStore store;
+
+    JdbcTemplate jdbc;
+    JdbcKekRegistry registry;
+    Keyring keyring;
+    VaultRepository repository;
+
+    abstract DataSource dataSource();
+
+    @BeforeAll
+    static void startStore() {
+        s3 = EmbeddedS3Server.start(dir.resolve("s3"));
+        store = new S3ObjectStore(S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par"));
+        store.createBucket("objects", BucketOptions.plain());
+    }
+
+    @AfterAll
+    static void stopStore() {
+        store.close();
+        s3.close();
+    }
+
+    void open() {
+        if (jdbc != null) {
+            return;
+        }
+        DataSource ds = dataSource();
+        jdbc = new JdbcTemplate(ds);
+        registry = new JdbcKekRegistry(jdbc);
+        keyring = new Keyring(Pkcs12RootKeyProvider.openOrCreate(dir.resolve("root-" + System.nanoTime() + ".p12"),
+                "test".toCharArray()), registry);
+        repository = new VaultRepository(FhirContext.forR4Cached(), jdbc,
+                new TransactionTemplate(new DataSourceTransactionManager(ds)), new EnvelopeCipher(keyring), store,
+                "objects", "default", Clock.systemUTC());
+    }
+
+    @Test
+    void theRegistryInsertsOnceFindsPagesAndComparesAndSets() {
+        open();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        KekRecord v1 = new KekRecord("kek-a", 1, 1, new byte[] {1, 2, 3}, now, null);
+        assertThat(registry.insert(v1)).isTrue();
+        assertThat(registry.insert(v1)).as("same id and version twice").isFalse();
+        registry.insert(new KekRecord("kek-a", 2, 1, new byte[] {4}, now, null));
+        registry.insert(new KekRecord("kek-b", 1, 1, new byte[] {5}, now, null));
+        assertThat(registry.find("kek-a", 1).orElseThrow().wrappedKey()).containsExactly(1, 2, 3);
+        assertThat(registry.find("kek-a", 1).orElseThrow().createdAt()).isEqualTo(now);
+        assertThat(registry.latest("kek-a").orElseThrow().version()).isEqualTo(2);
+        assertThat(registry.latest("kek-z")).isEmpty();
+        assertThat(registry.versions("kek-a")).extracting(KekRecord::version).containsExactly(1, 2);
+        assertThat(registry.listAfter("kek-a", 1, 10)).extracting(r -> r.kekId() + r.version()).containsExactly("kek-a2", "kek-b1");
+        assertThat(registry.listAfter("", 0, 2)).hasSize(2);
+        KekRecord rewrapped = new KekRecord("kek-a", 1, 2, new byte[] {9}, now, null);
+        assertThat(registry.replace(rewrapped, 1)).isTrue();
+        assertThat(registry.replace(rewrapped, 1)).as("stale expectation").isFalse();
+        assertThat(registry.find("kek-a", 1).orElseThrow().rootKeyVersion()).isEqualTo(2);
+    }
+
+    @Test
+    void keysInTheDatabaseRotateAndShred() {
+        open();
+        EnvelopeCipher cipher = new EnvelopeCipher(keyring);
+        EncryptionContext ctx = new EncryptionContext("default", "Patient", "p", "1");
+        byte[] sealed = cipher.seal("kek-db", ctx, new byte[] {42});
+        keyring.rotateKek("kek-db");
+        assertThat(keyring.rotateRootKey().rewrapped()).isGreaterThanOrEqualTo(2);
+        keyring.clearCache();
+        assertThat(cipher.open(ctx, sealed)).containsExactly(42);
+        keyring.destroyKek("kek-db");
+        assertThatThrownBy(() -> cipher.open(ctx, sealed)).isInstanceOf(KeyDestroyedException.class);
+        assertThat(registry.versions("kek-db")).allMatch(KekRecord::destroyed).allMatch(r -> r.wrappedKey().length == 0);
+    }
+
+    @Test
+    void resourcesAreVersionedReadBackAndSoftDeleted() {
+        open();
+        Patient p = new Patient();
+        p.addName().setFamily("Index-Contract");
+        String id = repository.create("Patient", p).resource().getIdElement().getIdPart();
+        Patient changed = (Patient) repository.read("Patient", id);
+        changed.getNameFirstRep().setFamily("Index-Contract-2");
+        repository.update("Patient", id, changed, 1L);
+        assertThat(((Patient) repository.vread("Patient", id, 1)).getNameFirstRep().getFamily()).isEqualTo("Index-Contract");
+        assertThat(repository.history("Patient", id)).extracting(r -> r.getMeta().getVersionId()).containsExactly("2", "1");
+        assertThatThrownBy(() -> repository.update("Patient", id, changed, 1L)).isInstanceOf(PreconditionFailedException.class);
+        repository.delete("Patient", id);
+        assertThatThrownBy(() -> repository.read("Patient", id)).isInstanceOf(ResourceGoneException.class);
+        assertThat(jdbc.queryForObject("select count(*) from resource_version where resource_id = ?", Integer.class, id)).isEqualTo(3);
+        // The index holds no clinical value: the family name is in no row.
+        assertThat(jdbc.queryForList("select * from resource_version").toString()).doesNotContain("Index-Contract");
+        assertThat(jdbc.queryForList("select * from resource_current").toString()).doesNotContain("Index-Contract");
+    }
+
+    @Test
+    void concurrentUpdatesOfOneVersionLetExactlyOneWin() {
+        open();
+        Patient p = new Patient();
+        p.addName().setFamily("Race");
+        String id = repository.create("Patient", p).resource().getIdElement().getIdPart();
+        AtomicInteger wins = new AtomicInteger();
+        AtomicInteger conflicts = new AtomicInteger();
+        List<CompletableFuture<Void>> writers = java.util.stream.IntStream.range(0, 6).mapToObj(i -> CompletableFuture.runAsync(() -> {
+            Patient v = new Patient();
+            v.addName().setFamily("Race-" + i);
+            try {
+                repository.update("Patient", id, v, 1L);
+                wins.incrementAndGet();
+            } catch (PreconditionFailedException | ResourceVersionConflictException e) {
+                conflicts.incrementAndGet();
+            }
+        })).toList();
+        writers.forEach(CompletableFuture::join);
+        assertThat(wins.get()).isEqualTo(1);
+        assertThat(conflicts.get()).isEqualTo(5);
+        IBaseResource current = repository.read("Patient", id);
+        assertThat(current.getMeta().getVersionId()).isEqualTo("2");
+    }
+}

@@ -1,0 +1,61 @@
+package fr.hdsvault.api.index;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
+
+/** Fresh, migrated index databases for tests: in-memory H2, and a new schema in the local PostgreSQL. */
+final class IndexDatabases {
+
+    static final String POSTGRES_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+    static final String POSTGRES_USER = "postgres";
+
+    private IndexDatabases() {
+    }
+
+    static DataSource h2() {
+        DriverManagerDataSource ds = new DriverManagerDataSource(
+                "jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+        migrate(ds, null);
+        return ds;
+    }
+
+    /** Why PostgreSQL cannot be used here, or null when it answers. */
+    static String postgresUnavailable() {
+        try (Connection c = DriverManager.getConnection(POSTGRES_URL + "?connectTimeout=3", POSTGRES_USER, "")) {
+            return c.isValid(3) ? null : "PostgreSQL on 127.0.0.1:5432 answered but is not usable";
+        } catch (Exception e) {
+            return "PostgreSQL on 127.0.0.1:5432 (database test) does not answer (" + e.getMessage() + ")";
+        }
+    }
+
+    private static final java.util.List<String> CREATED_SCHEMAS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static DataSource postgres() {
+        String schema = "t_" + UUID.randomUUID().toString().replace("-", "");
+        CREATED_SCHEMAS.add(schema);
+        DriverManagerDataSource admin = new DriverManagerDataSource(POSTGRES_URL, POSTGRES_USER, "");
+        migrate(admin, schema);
+        return new DriverManagerDataSource(POSTGRES_URL + "?currentSchema=" + schema, POSTGRES_USER, "");
+    }
+
+    /** Drops the schemas this run created, so the shared database does not fill up. */
+    static void dropPostgresSchemas() {
+        var admin = new org.springframework.jdbc.core.JdbcTemplate(new DriverManagerDataSource(POSTGRES_URL, POSTGRES_USER, ""));
+        for (String schema : CREATED_SCHEMAS) {
+            admin.execute("drop schema if exists " + schema + " cascade");
+        }
+        CREATED_SCHEMAS.clear();
+    }
+
+    private static void migrate(DataSource ds, String schema) {
+        var config = Flyway.configure().dataSource(ds).locations("classpath:db/migration");
+        if (schema != null) {
+            config.schemas(schema).createSchemas(true);
+        }
+        config.load().migrate();
+    }
+}
