@@ -17,7 +17,11 @@ import fr.hdsvault.storage.StoreCapabilities;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.VaultRepository;
+import fr.hdsvault.api.resources.BundleProcessor;
 import fr.hdsvault.api.resources.VaultResourceProvider;
+import fr.hdsvault.api.resources.VaultSystemProvider;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.KekRegistry;
 import fr.hdsvault.crypto.Keyring;
@@ -105,13 +109,24 @@ public class VaultApplication {
                 store, OBJECT_BUCKET, TENANT, Clock.systemUTC());
     }
 
+    /** Threads that seal and store the entries of a bundle in parallel (object PUTs wait on fsync). */
+    @Bean(destroyMethod = "shutdown")
+    ExecutorService bundleWriters() {
+        return Executors.newFixedThreadPool(16, r -> {
+            Thread t = new Thread(r, "bundle-writer");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
     @Bean
-    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository) {
+    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService bundleWriters) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
             providers.add(new VaultResourceProvider(r4Class(type), type, repository));
         }
+        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, bundleWriters)));
         server.registerProviders(providers);
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);

@@ -111,20 +111,9 @@ public final class VaultRepository {
     public void delete(String type, String id) {
         requireValidId(id);
         Current current = current(type, id).orElseThrow(() -> notFound(type, id));
-        if (current.deleted()) {
-            return;
+        if (!current.deleted()) {
+            commit(List.of(prepareDelete(type, id)));
         }
-        long version = current.version() + 1;
-        Instant now = now();
-        tx.executeWithoutResult(status -> {
-            insertVersion(type, id, version, null, true, now);
-            if (jdbc.update("update resource_current set version_id = ?, deleted = ?, last_updated = ? "
-                            + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
-                    version, true, utc(now), tenant, type, id, current.version()) != 1) {
-                throw new ResourceVersionConflictException(type + "/" + id + " changed during the delete; retry");
-            }
-            jdbc.update("delete from search_token where tenant = ? and resource_type = ? and resource_id = ?", tenant, type, id);
-        });
     }
 
     public IBaseResource read(String type, String id) {
@@ -172,6 +161,22 @@ public final class VaultRepository {
     // ------------------------------------------------------------------ internals
 
     private Written write(String type, String id, IBaseResource resource, Long expectedVersion) {
+        Prepared prepared = prepare(type, id, resource, expectedVersion);
+        commit(List.of(prepared));
+        return new Written(resource, prepared.previous() == null);
+    }
+
+    /**
+     * A write whose envelope is already stored but not yet indexed: invisible until
+     * {@link #commit}. Building several and committing them together makes a transaction.
+     */
+    public record Prepared(String type, String id, long version, Long previous, String objectKey, boolean deleted,
+                           Instant lastUpdated, String compartment, IBaseResource resource) {
+    }
+
+    /** Assigns version and lastUpdated, seals and stores the envelope; indexes nothing. */
+    public Prepared prepare(String type, String id, IBaseResource resource, Long expectedVersion) {
+        requireValidId(id);
         Optional<Current> current = current(type, id);
         if (expectedVersion != null && current.map(c -> c.version() != expectedVersion).orElse(true)) {
             throw new PreconditionFailedException("If-Match names version " + expectedVersion + " of " + type + "/" + id
@@ -188,24 +193,43 @@ public final class VaultRepository {
         byte[] envelope = envelopes.seal(kekIdFor(compartment), context(type, id, version), json);
         String objectKey = newObjectKey();
         store.put(bucket, objectKey, envelope, Map.of());
+        return new Prepared(type, id, version, current.map(Current::version).orElse(null), objectKey, false, now,
+                compartment, resource);
+    }
+
+    /** A deletion to commit: a new version marked deleted, with no object. */
+    public Prepared prepareDelete(String type, String id) {
+        requireValidId(id);
+        Current current = current(type, id).orElseThrow(() -> notFound(type, id));
+        return new Prepared(type, id, current.version() + 1, current.version(), null, true, now(), null, null);
+    }
+
+    /** Indexes prepared writes in one database transaction: all become visible, or none. */
+    public void commit(List<Prepared> writes) {
         try {
             tx.executeWithoutResult(status -> {
-                insertVersion(type, id, version, objectKey, false, now);
-                int changed = current.isPresent()
-                        ? jdbc.update("update resource_current set version_id = ?, deleted = ?, last_updated = ?, compartment = ? "
-                                + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
-                        version, false, utc(now), compartment, tenant, type, id, current.get().version())
-                        : jdbc.update("insert into resource_current (tenant, resource_type, resource_id, version_id, deleted, "
-                                + "last_updated, compartment) values (?, ?, ?, ?, ?, ?, ?)",
-                        tenant, type, id, version, false, utc(now), compartment);
-                if (changed != 1) {
-                    throw new ResourceVersionConflictException(type + "/" + id + " changed during this write; retry");
+                for (Prepared w : writes) {
+                    insertVersion(w.type(), w.id(), w.version(), w.objectKey(), w.deleted(), w.lastUpdated());
+                    int changed = w.previous() != null
+                            ? jdbc.update("update resource_current set version_id = ?, deleted = ?, last_updated = ?, "
+                                    + "compartment = coalesce(?, compartment) "
+                                    + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
+                            w.version(), w.deleted(), utc(w.lastUpdated()), w.compartment(), tenant, w.type(), w.id(), w.previous())
+                            : jdbc.update("insert into resource_current (tenant, resource_type, resource_id, version_id, deleted, "
+                                    + "last_updated, compartment) values (?, ?, ?, ?, ?, ?, ?)",
+                            tenant, w.type(), w.id(), w.version(), w.deleted(), utc(w.lastUpdated()), w.compartment());
+                    if (changed != 1) {
+                        throw new ResourceVersionConflictException(w.type() + "/" + w.id() + " changed during this write; retry");
+                    }
+                    if (w.deleted()) {
+                        jdbc.update("delete from search_token where tenant = ? and resource_type = ? and resource_id = ?",
+                                tenant, w.type(), w.id());
+                    }
                 }
             });
         } catch (DuplicateKeyException e) {
-            throw new ResourceVersionConflictException(type + "/" + id + " was written concurrently; retry");
+            throw new ResourceVersionConflictException("a resource of this write was written concurrently; retry");
         }
-        return new Written(resource, current.isEmpty());
     }
 
     private void insertVersion(String type, String id, long version, String objectKey, boolean deleted, Instant at) {

@@ -1,0 +1,221 @@
+package fr.hdsvault.api.resources;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.util.FhirTerser;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.IdType;
+import org.hl7.fhir.r4.model.OperationOutcome;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Transaction and batch bundles posted to the base URL.
+ *
+ * <p>A transaction is all-or-nothing: every entry is checked, ids are assigned, references to
+ * the bundle's own {@code fullUrl}s (such as {@code urn:uuid:}) are rewritten to the assigned
+ * ids, then all envelopes are sealed and stored in parallel, and only then are all entries
+ * indexed in one database transaction. A failure before that commit leaves nothing visible.
+ * A batch runs each entry on its own and reports each entry's outcome.
+ */
+public final class BundleProcessor {
+
+    private final FhirContext fhir;
+    private final VaultRepository repository;
+    private final ExecutorService writers;
+
+    public BundleProcessor(FhirContext fhir, VaultRepository repository, ExecutorService writers) {
+        this.fhir = fhir;
+        this.repository = repository;
+        this.writers = writers;
+    }
+
+    private record Planned(Bundle.BundleEntryComponent entry, Bundle.HTTPVerb method, String type, String id) {
+    }
+
+    public Bundle process(Bundle bundle) {
+        if (bundle.getType() == Bundle.BundleType.TRANSACTION) {
+            return transaction(bundle);
+        }
+        if (bundle.getType() == Bundle.BundleType.BATCH) {
+            return batch(bundle);
+        }
+        throw new InvalidRequestException("Only transaction and batch bundles can be posted to the base URL, not "
+                + (bundle.getType() == null ? "a bundle without type" : bundle.getType().toCode()));
+    }
+
+    private Bundle transaction(Bundle bundle) {
+        List<Planned> plan = new ArrayList<>();
+        Map<String, String> assigned = new HashMap<>();
+        Set<String> touched = new HashSet<>();
+        int index = 0;
+        for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
+            Planned p = plan(entry, index++);
+            if (!touched.add(p.type() + "/" + p.id())) {
+                throw new InvalidRequestException("Transaction entry " + (index - 1) + ": " + p.type() + "/" + p.id()
+                        + " appears twice in the transaction");
+            }
+            if (p.method() == Bundle.HTTPVerb.POST && entry.hasFullUrl()) {
+                assigned.put(entry.getFullUrl(), p.type() + "/" + p.id());
+            }
+            plan.add(p);
+        }
+        rewriteReferences(plan, assigned);
+        List<VaultRepository.Prepared> prepared = prepareAll(plan);
+        repository.commit(prepared);
+
+        Bundle response = new Bundle().setType(Bundle.BundleType.TRANSACTIONRESPONSE);
+        for (VaultRepository.Prepared w : prepared) {
+            response.addEntry().setResponse(responseFor(w, w.previous() == null && !w.deleted()));
+        }
+        return response;
+    }
+
+    private Bundle batch(Bundle bundle) {
+        Bundle response = new Bundle().setType(Bundle.BundleType.BATCHRESPONSE);
+        int index = 0;
+        for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
+            Bundle.BundleEntryResponseComponent result;
+            try {
+                Planned p = plan(entry, index);
+                rewriteReferences(List.of(p), Map.of());
+                VaultRepository.Prepared w = prepareAll(List.of(p)).get(0);
+                repository.commit(List.of(w));
+                result = responseFor(w, w.previous() == null && !w.deleted());
+            } catch (BaseServerResponseException e) {
+                OperationOutcome outcome = new OperationOutcome();
+                outcome.addIssue().setSeverity(OperationOutcome.IssueSeverity.ERROR)
+                        .setCode(OperationOutcome.IssueType.PROCESSING).setDiagnostics(e.getMessage());
+                result = new Bundle.BundleEntryResponseComponent().setStatus(String.valueOf(e.getStatusCode()))
+                        .setOutcome(outcome);
+            }
+            response.addEntry().setResponse(result);
+            index++;
+        }
+        return response;
+    }
+
+    /** Checks one entry and decides its target; assigns a new id to a create. */
+    private Planned plan(Bundle.BundleEntryComponent entry, int index) {
+        String where = "Bundle entry " + index;
+        if (!entry.hasRequest() || entry.getRequest().getMethod() == null) {
+            throw new InvalidRequestException(where + " has no request method");
+        }
+        Bundle.HTTPVerb method = entry.getRequest().getMethod();
+        if (entry.getRequest().hasIfNoneExist() || entry.getRequest().hasIfMatch() || entry.getRequest().getUrl().contains("?")) {
+            throw new InvalidRequestException(where + ": conditional requests in bundles are not supported");
+        }
+        String[] url = entry.getRequest().getUrl().split("/");
+        String type = url[0];
+        if (fhir.getResourceTypes().stream().noneMatch(type::equals)) {
+            throw new InvalidRequestException(where + ": unknown resource type in request URL");
+        }
+        return switch (method) {
+            case POST -> {
+                requireResource(entry, type, where);
+                if (url.length != 1) {
+                    throw new InvalidRequestException(where + ": a create is posted to the type, e.g. \"Patient\"");
+                }
+                yield new Planned(entry, method, type, UUID.randomUUID().toString());
+            }
+            case PUT -> {
+                requireResource(entry, type, where);
+                if (url.length != 2) {
+                    throw new InvalidRequestException(where + ": an update is put to \"Type/id\"");
+                }
+                yield new Planned(entry, method, type, url[1]);
+            }
+            case DELETE -> {
+                if (url.length != 2) {
+                    throw new InvalidRequestException(where + ": a delete targets \"Type/id\"");
+                }
+                yield new Planned(entry, method, type, url[1]);
+            }
+            default -> throw new InvalidRequestException(where + ": " + method.toCode() + " is not supported in bundles");
+        };
+    }
+
+    private void requireResource(Bundle.BundleEntryComponent entry, String type, String where) {
+        if (!entry.hasResource()) {
+            throw new InvalidRequestException(where + " has no resource");
+        }
+        if (!entry.getResource().fhirType().equals(type)) {
+            throw new InvalidRequestException(where + ": the resource is a " + entry.getResource().fhirType()
+                    + " but the request URL names " + type);
+        }
+    }
+
+    /** Points references to the bundle's own entries at the ids just assigned; an unresolved urn: fails the bundle. */
+    private void rewriteReferences(List<Planned> plan, Map<String, String> assigned) {
+        FhirTerser terser = fhir.newTerser();
+        for (Planned p : plan) {
+            Resource resource = p.entry().getResource();
+            if (resource == null) {
+                continue;
+            }
+            for (Reference ref : terser.getAllPopulatedChildElementsOfType(resource, Reference.class)) {
+                String target = ref.getReference();
+                if (target == null) {
+                    continue;
+                }
+                String replacement = assigned.get(target);
+                if (replacement != null) {
+                    ref.setReference(replacement);
+                } else if (target.startsWith("urn:")) {
+                    throw new InvalidRequestException("A reference points to " + (target.startsWith("urn:uuid:") ? "a urn:uuid" : "a urn")
+                            + " that is not the fullUrl of any entry of this bundle");
+                }
+            }
+        }
+    }
+
+    /** Seals and stores every entry in parallel; nothing is indexed yet. */
+    private List<VaultRepository.Prepared> prepareAll(List<Planned> plan) {
+        List<Future<VaultRepository.Prepared>> futures = new ArrayList<>();
+        for (Planned p : plan) {
+            futures.add(writers.submit(() -> switch (p.method()) {
+                case DELETE -> repository.prepareDelete(p.type(), p.id());
+                case PUT -> repository.prepare(p.type(), p.id(), p.entry().getResource(), null);
+                default -> repository.prepare(p.type(), p.id(), p.entry().getResource(), null);
+            }));
+        }
+        List<VaultRepository.Prepared> prepared = new ArrayList<>();
+        try {
+            for (Future<VaultRepository.Prepared> f : futures) {
+                prepared.add(f.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InvalidRequestException("interrupted while storing the bundle");
+        } catch (ExecutionException e) {
+            futures.forEach(f -> f.cancel(true));
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+        return prepared;
+    }
+
+    private static Bundle.BundleEntryResponseComponent responseFor(VaultRepository.Prepared w, boolean created) {
+        Bundle.BundleEntryResponseComponent r = new Bundle.BundleEntryResponseComponent();
+        if (w.deleted()) {
+            return r.setStatus("204 No Content");
+        }
+        IdType id = new IdType(w.type(), w.id(), String.valueOf(w.version()));
+        return r.setStatus(created ? "201 Created" : "200 OK").setLocation(id.getValue()).setEtag("W/\"" + w.version() + "\"")
+                .setLastModified(java.util.Date.from(w.lastUpdated()));
+    }
+
+}
