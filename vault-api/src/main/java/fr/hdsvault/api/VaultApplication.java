@@ -17,7 +17,10 @@ import fr.hdsvault.storage.StoreCapabilities;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.VaultRepository;
+import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
 import fr.hdsvault.api.resources.BundleProcessor;
+import fr.hdsvault.api.resources.SearchTokens;
+import fr.hdsvault.crypto.index.BlindIndex;
 import fr.hdsvault.api.resources.VaultResourceProvider;
 import fr.hdsvault.api.resources.VaultSystemProvider;
 import java.util.concurrent.ExecutorService;
@@ -105,8 +108,9 @@ public class VaultApplication {
     @Bean
     VaultRepository vaultRepository(FhirContext fhir, JdbcTemplate jdbc, PlatformTransactionManager transactions,
                                     Keyring keyring, ObjectStore store) {
+        SearchTokens tokens = new SearchTokens(fhir, new BlindIndex(keyring.hmacKey("blind-index:" + TENANT)));
         return new VaultRepository(fhir, jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring),
-                store, OBJECT_BUCKET, TENANT, Clock.systemUTC());
+                store, OBJECT_BUCKET, TENANT, Clock.systemUTC(), tokens);
     }
 
     /** Threads that seal and store the entries of a bundle in parallel (object PUTs wait on fsync). */
@@ -122,6 +126,11 @@ public class VaultApplication {
     @Bean
     ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService bundleWriters) {
         VaultFhirServer server = new VaultFhirServer(fhir);
+        // Search results are kept between pages, so paging links stay consistent under concurrent writes.
+        FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(1000);
+        paging.setDefaultPageSize(20);
+        paging.setMaximumPageSize(1000);
+        server.setPagingProvider(paging);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
             providers.add(new VaultResourceProvider(r4Class(type), type, repository));

@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
@@ -65,6 +66,7 @@ public final class VaultRepository {
     private final String bucket;
     private final String tenant;
     private final Clock clock;
+    private final SearchTokens searchTokens;
     private final Map<String, String> kekIds = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
@@ -73,7 +75,7 @@ public final class VaultRepository {
     };
 
     public VaultRepository(FhirContext fhir, JdbcTemplate jdbc, TransactionTemplate tx, EnvelopeCipher envelopes,
-                           ObjectStore store, String bucket, String tenant, Clock clock) {
+                           ObjectStore store, String bucket, String tenant, Clock clock, SearchTokens searchTokens) {
         this.fhir = fhir;
         this.jdbc = jdbc;
         this.tx = tx;
@@ -82,6 +84,7 @@ public final class VaultRepository {
         this.bucket = bucket;
         this.tenant = tenant;
         this.clock = clock;
+        this.searchTokens = searchTokens;
     }
 
     /** A write's result: the stored resource (id, version, lastUpdated set) and whether it was created. */
@@ -92,6 +95,10 @@ public final class VaultRepository {
     }
 
     private record Version(long version, String objectKey, boolean deleted, Instant lastUpdated) {
+    }
+
+    public SearchTokens searchTokens() {
+        return searchTokens;
     }
 
     public Written create(String type, IBaseResource resource) {
@@ -158,6 +165,64 @@ public final class VaultRepository {
         return out;
     }
 
+    /** One matching resource: its id and the version current when the search ran. */
+    public record Match(String id, long version) {
+    }
+
+    /** OR of blind tokens of one parameter; several clauses are ANDed. */
+    public record TokenClause(String param, List<String> tokens) {
+    }
+
+    /** What a search asks for; null members are not constrained. */
+    public record Criteria(List<List<String>> ids, Instant updatedFrom, Instant updatedTo, List<TokenClause> tokens,
+                           boolean newestFirst) {
+    }
+
+    public static final int MAX_MATCHES = 10_000;
+
+    /**
+     * The current, non-deleted resources of a type matching every clause, ordered by
+     * lastUpdated then id. The matches are fixed when the search runs, so pages read later show
+     * the same set whatever is written meanwhile.
+     */
+    public List<Match> search(String type, Criteria criteria) {
+        StringBuilder sql = new StringBuilder("select c.resource_id, c.version_id from resource_current c "
+                + "where c.tenant = ? and c.resource_type = ? and c.deleted = false");
+        List<Object> args = new ArrayList<>(List.of(tenant, type));
+        for (List<String> anyOf : criteria.ids()) {
+            anyOf.forEach(VaultRepository::requireValidId);
+            sql.append(" and c.resource_id in (").append(placeholders(anyOf.size())).append(')');
+            args.addAll(anyOf);
+        }
+        if (criteria.updatedFrom() != null) {
+            sql.append(" and c.last_updated >= ?");
+            args.add(utc(criteria.updatedFrom()));
+        }
+        if (criteria.updatedTo() != null) {
+            sql.append(" and c.last_updated <= ?");
+            args.add(utc(criteria.updatedTo()));
+        }
+        for (TokenClause clause : criteria.tokens()) {
+            sql.append(" and exists (select 1 from search_token t where t.tenant = c.tenant and t.resource_type = c.resource_type"
+                    + " and t.resource_id = c.resource_id and t.param = ? and t.token in (")
+                    .append(placeholders(clause.tokens().size())).append("))");
+            args.add(clause.param());
+            args.addAll(clause.tokens());
+        }
+        String direction = criteria.newestFirst() ? " desc" : "";
+        sql.append(" order by c.last_updated").append(direction).append(", c.resource_id").append(direction)
+                .append(" limit ").append(MAX_MATCHES + 1);
+        List<Match> matches = jdbc.query(sql.toString(), (rs, n) -> new Match(rs.getString(1), rs.getLong(2)), args.toArray());
+        if (matches.size() > MAX_MATCHES) {
+            throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
+        }
+        return matches;
+    }
+
+    private static String placeholders(int n) {
+        return String.join(", ", java.util.Collections.nCopies(n, "?"));
+    }
+
     // ------------------------------------------------------------------ internals
 
     private Written write(String type, String id, IBaseResource resource, Long expectedVersion) {
@@ -171,7 +236,7 @@ public final class VaultRepository {
      * {@link #commit}. Building several and committing them together makes a transaction.
      */
     public record Prepared(String type, String id, long version, Long previous, String objectKey, boolean deleted,
-                           Instant lastUpdated, String compartment, IBaseResource resource) {
+                           Instant lastUpdated, String compartment, Set<SearchTokens.Token> tokens) {
     }
 
     /** Assigns version and lastUpdated, seals and stores the envelope; indexes nothing. */
@@ -194,14 +259,14 @@ public final class VaultRepository {
         String objectKey = newObjectKey();
         store.put(bucket, objectKey, envelope, Map.of());
         return new Prepared(type, id, version, current.map(Current::version).orElse(null), objectKey, false, now,
-                compartment, resource);
+                compartment, searchTokens.of(type, resource, compartment));
     }
 
     /** A deletion to commit: a new version marked deleted, with no object. */
     public Prepared prepareDelete(String type, String id) {
         requireValidId(id);
         Current current = current(type, id).orElseThrow(() -> notFound(type, id));
-        return new Prepared(type, id, current.version() + 1, current.version(), null, true, now(), null, null);
+        return new Prepared(type, id, current.version() + 1, current.version(), null, true, now(), null, Set.of());
     }
 
     /** Indexes prepared writes in one database transaction: all become visible, or none. */
@@ -221,9 +286,15 @@ public final class VaultRepository {
                     if (changed != 1) {
                         throw new ResourceVersionConflictException(w.type() + "/" + w.id() + " changed during this write; retry");
                     }
-                    if (w.deleted()) {
+                    if (w.previous() != null) {
                         jdbc.update("delete from search_token where tenant = ? and resource_type = ? and resource_id = ?",
                                 tenant, w.type(), w.id());
+                    }
+                    List<Object[]> rows = w.tokens().stream()
+                            .map(t -> new Object[] {tenant, w.type(), w.id(), t.param(), t.value()}).toList();
+                    if (!rows.isEmpty()) {
+                        jdbc.batchUpdate("insert into search_token (tenant, resource_type, resource_id, param, token) "
+                                + "values (?, ?, ?, ?, ?)", rows);
                     }
                 }
             });

@@ -9,6 +9,23 @@ import ca.uhn.fhir.rest.annotation.ResourceParam;
 import ca.uhn.fhir.rest.annotation.Update;
 import ca.uhn.fhir.rest.api.MethodOutcome;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.annotation.Count;
+import ca.uhn.fhir.rest.annotation.OptionalParam;
+import ca.uhn.fhir.rest.annotation.Search;
+import ca.uhn.fhir.rest.annotation.Sort;
+import ca.uhn.fhir.rest.api.SortOrderEnum;
+import ca.uhn.fhir.rest.api.SortSpec;
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.param.DateRangeParam;
+import ca.uhn.fhir.rest.param.ReferenceAndListParam;
+import ca.uhn.fhir.rest.param.ReferenceOrListParam;
+import ca.uhn.fhir.rest.param.ReferenceParam;
+import ca.uhn.fhir.rest.param.TokenAndListParam;
+import ca.uhn.fhir.rest.param.TokenOrListParam;
+import ca.uhn.fhir.rest.param.TokenParam;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
@@ -57,6 +74,96 @@ public final class VaultResourceProvider implements IResourceProvider {
     public MethodOutcome delete(@IdParam IIdType id) {
         repository.delete(typeName, id.getIdPart());
         return new MethodOutcome();
+    }
+
+    /**
+     * Search on every type: {@code _id}, {@code _lastUpdated}, {@code patient}, {@code subject},
+     * {@code identifier}, {@code code}, {@code _sort=[-]_lastUpdated}, {@code _count}. Any other
+     * parameter is refused with 400 (HAPI matches no method), never ignored.
+     */
+    @Search(allowUnknownParams = false)
+    public IBundleProvider search(
+            @OptionalParam(name = "_id") TokenAndListParam ids,
+            @OptionalParam(name = "_lastUpdated") DateRangeParam lastUpdated,
+            @OptionalParam(name = "patient") ReferenceAndListParam patient,
+            @OptionalParam(name = "subject") ReferenceAndListParam subject,
+            @OptionalParam(name = "identifier") TokenAndListParam identifier,
+            @OptionalParam(name = "code") TokenAndListParam code,
+            @Sort SortSpec sort,
+            @Count Integer count) {
+        List<List<String>> idClauses = new ArrayList<>();
+        if (ids != null) {
+            for (TokenOrListParam or : ids.getValuesAsQueryTokens()) {
+                idClauses.add(or.getValuesAsQueryTokens().stream().map(TokenParam::getValue).toList());
+            }
+        }
+        List<VaultRepository.TokenClause> clauses = new ArrayList<>();
+        addTokens(clauses, "identifier", identifier);
+        addTokens(clauses, "code", code);
+        addReferences(clauses, "patient", patient, "Patient");
+        addReferences(clauses, "subject", subject, null);
+        Instant from = lastUpdated == null || lastUpdated.getLowerBoundAsInstant() == null ? null
+                : lastUpdated.getLowerBoundAsInstant().toInstant();
+        Instant to = lastUpdated == null || lastUpdated.getUpperBoundAsInstant() == null ? null
+                : lastUpdated.getUpperBoundAsInstant().toInstant();
+        List<VaultRepository.Match> matches = repository.search(typeName,
+                new VaultRepository.Criteria(idClauses, from, to, clauses, newestFirst(sort)));
+        return new VaultSearchResults(repository, typeName, matches, count);
+    }
+
+    private void addTokens(List<VaultRepository.TokenClause> clauses, String param, TokenAndListParam and) {
+        if (and == null) {
+            return;
+        }
+        for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
+            List<String> tokens = new ArrayList<>();
+            for (TokenParam t : or.getValuesAsQueryTokens()) {
+                if (t.getModifier() != null) {
+                    throw new InvalidRequestException("Search parameter " + param + ": modifier :" + t.getModifier().getValue()
+                            + " is not supported");
+                }
+                tokens.add(tokens().tokenQuery(param, t.getSystem(), t.getValue()));
+            }
+            clauses.add(new VaultRepository.TokenClause(param, tokens));
+        }
+    }
+
+    private void addReferences(List<VaultRepository.TokenClause> clauses, String param, ReferenceAndListParam and,
+                               String impliedType) {
+        if (and == null) {
+            return;
+        }
+        for (ReferenceOrListParam or : and.getValuesAsQueryTokens()) {
+            List<String> tokens = new ArrayList<>();
+            for (ReferenceParam ref : or.getValuesAsQueryTokens()) {
+                if (ref.getChain() != null) {
+                    throw new InvalidRequestException("Search parameter " + param + ": chained searches are not supported");
+                }
+                String type = ref.getResourceType() != null ? ref.getResourceType() : impliedType;
+                if (type == null) {
+                    throw new InvalidRequestException("Search parameter " + param + ": give the reference as Type/id");
+                }
+                if (impliedType != null && !impliedType.equals(type)) {
+                    throw new InvalidRequestException("Search parameter " + param + " refers to a " + impliedType);
+                }
+                tokens.add(tokens().referenceQuery(param, type, ref.getIdPart()));
+            }
+            clauses.add(new VaultRepository.TokenClause(param, tokens));
+        }
+    }
+
+    private static boolean newestFirst(SortSpec sort) {
+        if (sort == null) {
+            return false;
+        }
+        if (!"_lastUpdated".equals(sort.getParamName()) || sort.getChain() != null) {
+            throw new InvalidRequestException("Only _sort=_lastUpdated and _sort=-_lastUpdated are supported");
+        }
+        return sort.getOrder() == SortOrderEnum.DESC;
+    }
+
+    private SearchTokens tokens() {
+        return repository.searchTokens();
     }
 
     @History

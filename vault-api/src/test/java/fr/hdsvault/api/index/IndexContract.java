@@ -75,7 +75,9 @@ abstract class IndexContract {
                 "test".toCharArray()), registry);
         repository = new VaultRepository(FhirContext.forR4Cached(), jdbc,
                 new TransactionTemplate(new DataSourceTransactionManager(ds)), new EnvelopeCipher(keyring), store,
-                "objects", "default", Clock.systemUTC());
+                "objects", "default", Clock.systemUTC(),
+                new fr.hdsvault.api.resources.SearchTokens(FhirContext.forR4Cached(),
+                        new fr.hdsvault.crypto.index.BlindIndex(keyring.hmacKey("blind-index:default"))));
     }
 
     @Test

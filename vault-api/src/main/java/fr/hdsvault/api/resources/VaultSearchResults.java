@@ -1,0 +1,57 @@
+package fr.hdsvault.api.resources;
+
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.instance.model.api.IPrimitiveType;
+import org.hl7.fhir.r4.model.InstantType;
+
+/**
+ * The result of one search: the matching ids and versions, fixed when the search ran, loaded
+ * and decrypted page by page. HAPI's paging provider keeps it between pages, so next and
+ * previous links show the same set under concurrent writes.
+ */
+final class VaultSearchResults implements IBundleProvider {
+
+    private final VaultRepository repository;
+    private final String type;
+    private final List<VaultRepository.Match> matches;
+    private final Instant published;
+    private final Integer pageSize;
+
+    VaultSearchResults(VaultRepository repository, String type, List<VaultRepository.Match> matches, Integer pageSize) {
+        this.repository = repository;
+        this.type = type;
+        this.matches = List.copyOf(matches);
+        this.published = Instant.now();
+        this.pageSize = pageSize;
+    }
+
+    @Override
+    public IPrimitiveType<Date> getPublished() {
+        return new InstantType(Date.from(published));
+    }
+
+    @Override
+    public List<IBaseResource> getResources(int fromIndex, int toIndex) {
+        return matches.subList(Math.min(fromIndex, matches.size()), Math.min(toIndex, matches.size())).stream()
+                .map(m -> repository.vread(type, m.id(), m.version())).toList();
+    }
+
+    @Override
+    public String getUuid() {
+        return null;
+    }
+
+    @Override
+    public Integer preferredPageSize() {
+        return pageSize;
+    }
+
+    @Override
+    public Integer size() {
+        return matches.size();
+    }
+}

@@ -1,0 +1,160 @@
+package fr.hdsvault.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.gclient.TokenClientParam;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Date;
+import java.util.List;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Reference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/** Search over real HTTPS: blind tokens for identifiers, codes and references, dates, sorting, stable paging. */
+class FhirSearchTest {
+
+    @TempDir
+    static Path dir;
+    static VaultHttps vault;
+    static IGenericClient client;
+    static String alice;
+    static String bob;
+    static String aliceHeartRate;
+    static Date beforeBob;
+
+    @BeforeAll
+    static void start() throws Exception {
+        vault = new VaultHttps(dir.resolve("vault"));
+        client = FhirCrudTest.clientFor(vault);
+        alice = create(patient("Alice", "1840575000001"));
+        aliceHeartRate = create(observation(alice, "8867-4", "heart rate"));
+        create(observation(alice, "8310-5", "body temperature"));
+        Thread.sleep(20);
+        beforeBob = new Date();
+        Thread.sleep(20);
+        bob = create(patient("Bob", "1840575000002"));
+        create(observation(bob, "8867-4", "heart rate"));
+    }
+
+    @AfterAll
+    static void stop() {
+        vault.close();
+    }
+
+    static Patient patient(String family, String nir) {
+        Patient p = new Patient();
+        p.addName().setFamily(family);
+        p.addIdentifier().setSystem("urn:oid:1.2.250.1.213.1.4.8").setValue(nir);
+        return p;
+    }
+
+    static Observation observation(String patientId, String loinc, String text) {
+        Observation o = new Observation();
+        o.setStatus(Observation.ObservationStatus.FINAL);
+        o.getCode().setText(text).addCoding().setSystem("http://loinc.org").setCode(loinc);
+        o.setSubject(new Reference("Patient/" + patientId));
+        return o;
+    }
+
+    static String create(org.hl7.fhir.r4.model.Resource r) {
+        return client.create().resource(r).execute().getId().getIdPart();
+    }
+
+    static List<String> ids(Bundle b) {
+        return b.getEntry().stream().map(e -> e.getResource().getIdElement().getIdPart()).toList();
+    }
+
+    Bundle search(String url) {
+        return client.search().byUrl(url).returnBundle(Bundle.class).execute();
+    }
+
+    @Test
+    void byPatientSubjectAndCode() {
+        assertThat(search("Observation?patient=" + alice).getEntry()).hasSize(2);
+        assertThat(search("Observation?patient=Patient/" + bob).getEntry()).hasSize(1);
+        assertThat(search("Observation?subject=Patient/" + alice).getTotal()).isEqualTo(2);
+        assertThat(search("Observation?code=http://loinc.org|8867-4").getEntry()).hasSize(2);
+        assertThat(ids(search("Observation?code=8867-4&patient=" + alice))).containsExactly(aliceHeartRate);
+        assertThat(search("Observation?code=http://snomed.info/sct|8867-4").getEntry()).isEmpty();
+        assertThat(search("Observation?code=8867-4,8310-5&patient=" + alice).getEntry()).hasSize(2);
+    }
+
+    @Test
+    void byIdentifierWithAndWithoutSystemAndById() {
+        assertThat(ids(search("Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|1840575000001"))).containsExactly(alice);
+        assertThat(ids(search("Patient?identifier=1840575000002"))).containsExactly(bob);
+        assertThat(search("Patient?identifier=urn:oid:9.9|1840575000001").getEntry()).isEmpty();
+        assertThat(ids(search("Patient?_id=" + alice + "," + bob))).containsExactlyInAnyOrder(alice, bob);
+        assertThat(search("Patient?_id=" + alice + "&_id=" + bob).getEntry()).isEmpty();
+    }
+
+    @Test
+    void byLastUpdatedAndSortedEitherWay() {
+        String since = new org.hl7.fhir.r4.model.InstantType(beforeBob).getValueAsString();
+        assertThat(search("Observation?_lastUpdated=gt" + since).getEntry()).hasSize(1);
+        assertThat(search("Patient?_lastUpdated=lt" + since).getEntry()).extracting(e -> e.getResource().getIdElement().getIdPart())
+                .containsExactly(alice);
+        List<String> oldestFirst = ids(search("Observation?_sort=_lastUpdated"));
+        List<String> newestFirst = ids(search("Observation?_sort=-_lastUpdated"));
+        List<String> reversed = new java.util.ArrayList<>(oldestFirst);
+        java.util.Collections.reverse(reversed);
+        assertThat(newestFirst).hasSize(3).containsExactlyElementsOf(reversed);
+    }
+
+    @Test
+    void pagesStayTheSameUnderConcurrentWrites() {
+        String patient = create(patient("Paging", "1840575000099"));
+        for (int i = 0; i < 5; i++) {
+            create(observation(patient, "29463-7", "weight " + i));
+        }
+        Bundle first = search("Observation?patient=" + patient + "&_count=2");
+        assertThat(first.getTotal()).isEqualTo(5);
+        assertThat(first.getEntry()).hasSize(2);
+        create(observation(patient, "29463-7", "written between pages"));
+        Bundle second = client.loadPage().next(first).execute();
+        Bundle third = client.loadPage().next(second).execute();
+        assertThat(second.getEntry()).hasSize(2);
+        assertThat(third.getEntry()).hasSize(1);
+        assertThat(third.getLink(Bundle.LINK_NEXT)).isNull();
+        Bundle back = client.loadPage().previous(second).execute();
+        assertThat(ids(back)).isEqualTo(ids(first));
+        assertThat(search("Observation?patient=" + patient).getTotal()).isEqualTo(6);
+    }
+
+    @Test
+    void unknownOrUnsupportedParametersAre400NeverIgnored() throws Exception {
+        String token = fr.hdsvault.api.security.TokenIssuer.forHome(fr.hdsvault.api.home.VaultHome.prepare(dir.resolve("vault")))
+                .issue(new fr.hdsvault.api.security.TokenIssuer.Grant("dr", "practitioner", null, null, Duration.ofMinutes(5)));
+        for (String bad : new String[] {"/fhir/Patient?name=Alice", "/fhir/Patient?_sort=name",
+                "/fhir/Observation?subject=" + alice, "/fhir/Patient?identifier:text=x", "/fhir/Observation?patient.name=x"}) {
+            HttpResponse<String> r = vault.get(bad, token);
+            assertThat(r.statusCode()).as(bad).isEqualTo(400);
+            assertThat(r.body()).as(bad).contains("OperationOutcome");
+        }
+        assertThatThrownBy(() -> client.search().forResource(Patient.class)
+                .where(new TokenClientParam("gender").exactly().code("female")).returnBundle(Bundle.class).execute())
+                .isInstanceOf(InvalidRequestException.class);
+    }
+
+    @Test
+    void theIndexHoldsOnlyBlindTokens() {
+        JdbcTemplate jdbc = vault.context.getBean(JdbcTemplate.class);
+        String rows = jdbc.queryForList("select * from search_token").toString();
+        // Resource ids (opaque, server-assigned) key the rows; values appear only as HMACs.
+        assertThat(rows).doesNotContain("1840575000001").doesNotContain("8867-4").doesNotContain("loinc")
+                .doesNotContain("Patient/" + alice);
+        assertThat(jdbc.queryForObject("select count(*) from search_token where param = 'identifier'", Integer.class))
+                .isGreaterThanOrEqualTo(4);
+    }
+}
