@@ -1,7 +1,10 @@
 package fr.hdsvault.api;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.fhir.RequestSizeFilter;
 import fr.hdsvault.api.fhir.VaultFhirServer;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.core.Ordered;
 import fr.hdsvault.api.health.KeysHealthIndicator;
 import fr.hdsvault.api.health.StorageHealthIndicator;
 import fr.hdsvault.api.home.VaultHome;
@@ -135,7 +138,7 @@ public class VaultApplication {
         for (String type : fhir.getResourceTypes()) {
             providers.add(new VaultResourceProvider(r4Class(type), type, repository));
         }
-        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, bundleWriters)));
+        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, bundleWriters), repository));
         server.registerProviders(providers);
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);
@@ -156,6 +159,14 @@ public class VaultApplication {
             }
         }
         throw new IllegalStateException("no R4 model class for resource type " + type);
+    }
+
+    @Bean
+    FilterRegistrationBean<RequestSizeFilter> requestSizeFilter(FhirContext fhir,
+                                                                @Value("${vault.max-request-bytes:33554432}") long maxBytes) {
+        FilterRegistrationBean<RequestSizeFilter> registration = new FilterRegistrationBean<>(new RequestSizeFilter(fhir, maxBytes));
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
+        return registration;
     }
 
     @Bean

@@ -130,6 +130,32 @@ class FhirCrudTest {
     }
 
     @Test
+    void xmlWorksLikeJsonAndBadInputIsAnOperationOutcome() throws Exception {
+        String token = TokenIssuer.forHome(VaultHome.prepare(dataDir))
+                .issue(new TokenIssuer.Grant("dr", "practitioner", null, null, Duration.ofMinutes(5)));
+        java.net.http.HttpRequest.Builder post = java.net.http.HttpRequest.newBuilder(java.net.URI.create(vault.base + "/fhir/Patient"))
+                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(20));
+        String xml = "<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"Xml-Durand\"/></name></Patient>";
+        var created = vault.client.send(post.copy().header("Content-Type", "application/fhir+xml").header("Accept", "application/fhir+xml")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(xml)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(created.body()).contains("<family value=\"Xml-Durand\"/>");
+        var malformed = vault.client.send(post.copy().header("Content-Type", "application/fhir+xml")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("<Patient xmlns=")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(malformed.statusCode()).isEqualTo(400);
+        assertThat(malformed.body()).contains("OperationOutcome");
+        byte[] huge = new byte[33 * 1024 * 1024];
+        java.util.Arrays.fill(huge, (byte) ' ');
+        var oversized = vault.client.send(post.copy().header("Content-Type", "application/fhir+json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(huge)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(oversized.statusCode()).isEqualTo(413);
+        assertThat(oversized.body()).contains("OperationOutcome").contains("exceeds the limit");
+        var badId = vault.get("/fhir/Patient/not_a_valid_id!", token);
+        assertThat(badId.statusCode()).isEqualTo(400);
+    }
+
+    @Test
     void noPatientValueIsWrittenInClearOnDisk() throws IOException {
         String family = "Zyxwvutsrq";
         client.create().resource(patient(family)).execute();

@@ -148,6 +148,39 @@ class FhirSearchTest {
     }
 
     @Test
+    void everythingReturnsThePatientAndItsCompartmentOnly() {
+        Bundle everything = client.operation().onInstance(new org.hl7.fhir.r4.model.IdType("Patient", alice))
+                .named("$everything").withNoParameters(org.hl7.fhir.r4.model.Parameters.class).returnResourceType(Bundle.class)
+                .execute();
+        assertThat(everything.getEntry().get(0).getResource().fhirType()).isEqualTo("Patient");
+        assertThat(everything.getEntry()).hasSize(3);
+        assertThat(everything.getEntry()).allMatch(e -> e.getResource().getIdElement().getIdPart().equals(alice)
+                || ((Observation) e.getResource()).getSubject().getReference().equals("Patient/" + alice));
+    }
+
+    @Test
+    void typeHistoryListsVersionsNewestFirst() {
+        Bundle history = client.history().onType(Patient.class).returnBundle(Bundle.class).execute();
+        assertThat(history.getEntry().size()).isGreaterThanOrEqualTo(2);
+        List<Date> times = history.getEntry().stream().map(e -> e.getResource().getMeta().getLastUpdated()).toList();
+        for (int i = 1; i < times.size(); i++) {
+            assertThat(times.get(i)).isBeforeOrEqualTo(times.get(i - 1));
+        }
+    }
+
+    @Test
+    void conditionalCreateDoesNotDuplicate() {
+        Patient again = patient("Alice", "1840575000001");
+        ca.uhn.fhir.rest.api.MethodOutcome outcome = client.create().resource(again)
+                .conditionalByUrl("Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|1840575000001").execute();
+        assertThat(outcome.getCreated()).isNotEqualTo(Boolean.TRUE);
+        assertThat(outcome.getId().getIdPart()).isEqualTo(alice);
+        ca.uhn.fhir.rest.api.MethodOutcome fresh = client.create().resource(patient("Carol", "1840575000003"))
+                .conditionalByUrl("Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|1840575000003").execute();
+        assertThat(fresh.getCreated()).isTrue();
+    }
+
+    @Test
     void theIndexHoldsOnlyBlindTokens() {
         JdbcTemplate jdbc = vault.context.getBean(JdbcTemplate.class);
         String rows = jdbc.queryForList("select * from search_token").toString();

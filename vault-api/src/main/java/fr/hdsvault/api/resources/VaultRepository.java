@@ -219,6 +219,36 @@ public final class VaultRepository {
         return matches;
     }
 
+    /** Versions of every resource of a type (deletions left out), newest first: the type's history. */
+    public List<Match> typeHistory(String type, Instant since) {
+        List<Object> args = new ArrayList<>(List.of(tenant, type));
+        String sinceClause = "";
+        if (since != null) {
+            sinceClause = " and last_updated >= ?";
+            args.add(utc(since));
+        }
+        List<Match> versions = jdbc.query("select resource_id, version_id from resource_version where tenant = ? "
+                + "and resource_type = ? and deleted = false" + sinceClause + " order by last_updated desc, resource_id, "
+                + "version_id desc limit " + (MAX_MATCHES + 1), (rs, n) -> new Match(rs.getString(1), rs.getLong(2)), args.toArray());
+        if (versions.size() > MAX_MATCHES) {
+            throw new InvalidRequestException("The history holds more than " + MAX_MATCHES + " versions: narrow it with _since");
+        }
+        return versions;
+    }
+
+    /** Everything in a patient's compartment, the Patient first; for Patient/[id]/$everything. */
+    public List<Map.Entry<String, Match>> compartment(String patientId) {
+        requireValidId(patientId);
+        Current patient = current("Patient", patientId).orElseThrow(() -> notFound("Patient", patientId));
+        if (patient.deleted()) {
+            throw new ResourceGoneException("Resource Patient/" + patientId + " was deleted");
+        }
+        return jdbc.query("select resource_type, resource_id, version_id from resource_current where tenant = ? "
+                        + "and compartment = ? and deleted = false order by case when resource_type = 'Patient' then 0 else 1 end, "
+                        + "resource_type, last_updated, resource_id limit " + (MAX_MATCHES + 1),
+                (rs, n) -> Map.entry(rs.getString(1), new Match(rs.getString(2), rs.getLong(3))), tenant, "Patient/" + patientId);
+    }
+
     private static String placeholders(int n) {
         return String.join(", ", java.util.Collections.nCopies(n, "?"));
     }

@@ -9,7 +9,11 @@ import ca.uhn.fhir.rest.annotation.ResourceParam;
 import ca.uhn.fhir.rest.annotation.Update;
 import ca.uhn.fhir.rest.api.MethodOutcome;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.annotation.ConditionalUrlParam;
 import ca.uhn.fhir.rest.annotation.Count;
+import ca.uhn.fhir.rest.annotation.Since;
+import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
+import java.util.Date;
 import ca.uhn.fhir.rest.annotation.OptionalParam;
 import ca.uhn.fhir.rest.annotation.Search;
 import ca.uhn.fhir.rest.annotation.Sort;
@@ -57,10 +61,52 @@ public final class VaultResourceProvider implements IResourceProvider {
                 : repository.read(typeName, id.getIdPart());
     }
 
+    /**
+     * Create; with If-None-Exist (identifier or _id criteria) it creates only when nothing
+     * matches, answers the existing resource when one does, and 412 when several do.
+     */
     @Create
-    public MethodOutcome create(@ResourceParam IBaseResource resource) {
-        VaultRepository.Written written = repository.create(typeName, resource);
-        return outcome(written);
+    public MethodOutcome create(@ResourceParam IBaseResource resource, @ConditionalUrlParam String ifNoneExist) {
+        if (ifNoneExist != null) {
+            List<VaultRepository.Match> existing = repository.search(typeName, conditionalCriteria(ifNoneExist));
+            if (existing.size() > 1) {
+                throw new PreconditionFailedException("If-None-Exist matches " + existing.size() + " resources");
+            }
+            if (existing.size() == 1) {
+                VaultRepository.Match m = existing.get(0);
+                MethodOutcome found = new MethodOutcome(new org.hl7.fhir.r4.model.IdType(typeName, m.id(), String.valueOf(m.version())));
+                found.setCreated(false);
+                found.setResource(repository.vread(typeName, m.id(), m.version()));
+                return found;
+            }
+        }
+        return outcome(repository.create(typeName, resource));
+    }
+
+    /** The criteria of an If-None-Exist header: identifier and _id only. */
+    private VaultRepository.Criteria conditionalCriteria(String conditionalUrl) {
+        String query = conditionalUrl.contains("?") ? conditionalUrl.substring(conditionalUrl.indexOf('?') + 1) : conditionalUrl;
+        List<List<String>> ids = new ArrayList<>();
+        List<VaultRepository.TokenClause> clauses = new ArrayList<>();
+        for (String pair : query.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = eq < 0 ? pair : pair.substring(0, eq);
+            String value = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
+            switch (name) {
+                case "_id" -> ids.add(List.of(value.split(",")));
+                case "identifier" -> {
+                    int bar = value.indexOf('|');
+                    String system = bar < 0 ? null : value.substring(0, bar);
+                    String code = bar < 0 ? value : value.substring(bar + 1);
+                    clauses.add(new VaultRepository.TokenClause("identifier", List.of(tokens().tokenQuery("identifier", system, code))));
+                }
+                default -> throw new InvalidRequestException("If-None-Exist supports identifier and _id, not " + name);
+            }
+        }
+        if (ids.isEmpty() && clauses.isEmpty()) {
+            throw new InvalidRequestException("If-None-Exist needs criteria, e.g. identifier=system|value");
+        }
+        return new VaultRepository.Criteria(ids, null, null, clauses, false);
     }
 
     /** The version in the id, when present, comes from an If-Match header. */
@@ -169,6 +215,13 @@ public final class VaultResourceProvider implements IResourceProvider {
     @History
     public List<IBaseResource> history(@IdParam IIdType id) {
         return repository.history(typeName, id.getIdPart());
+    }
+
+    /** Type history: every version of every resource of the type, newest first, paged. */
+    @History
+    public IBundleProvider typeHistory(@Since Date since, @Count Integer count) {
+        return new VaultSearchResults(repository, typeName,
+                repository.typeHistory(typeName, since == null ? null : since.toInstant()), count);
     }
 
     private static MethodOutcome outcome(VaultRepository.Written written) {

@@ -4,6 +4,7 @@ import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.InstantType;
@@ -16,14 +17,17 @@ import org.hl7.fhir.r4.model.InstantType;
 final class VaultSearchResults implements IBundleProvider {
 
     private final VaultRepository repository;
-    private final String type;
-    private final List<VaultRepository.Match> matches;
+    private final List<Map.Entry<String, VaultRepository.Match>> matches;
     private final Instant published;
     private final Integer pageSize;
 
     VaultSearchResults(VaultRepository repository, String type, List<VaultRepository.Match> matches, Integer pageSize) {
+        this(repository, matches.stream().map(m -> Map.entry(type, m)).toList(), pageSize);
+    }
+
+    /** Results of several types, as (type, match) pairs: $everything. */
+    VaultSearchResults(VaultRepository repository, List<Map.Entry<String, VaultRepository.Match>> matches, Integer pageSize) {
         this.repository = repository;
-        this.type = type;
         this.matches = List.copyOf(matches);
         this.published = Instant.now();
         this.pageSize = pageSize;
@@ -37,7 +41,7 @@ final class VaultSearchResults implements IBundleProvider {
     @Override
     public List<IBaseResource> getResources(int fromIndex, int toIndex) {
         return matches.subList(Math.min(fromIndex, matches.size()), Math.min(toIndex, matches.size())).stream()
-                .map(m -> repository.vread(type, m.id(), m.version())).toList();
+                .map(m -> repository.vread(m.getKey(), m.getValue().id(), m.getValue().version())).toList();
     }
 
     @Override

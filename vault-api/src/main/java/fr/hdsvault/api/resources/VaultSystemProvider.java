@@ -1,16 +1,30 @@
 package fr.hdsvault.api.resources;
 
+import ca.uhn.fhir.rest.annotation.Count;
+import ca.uhn.fhir.rest.annotation.IdParam;
+import ca.uhn.fhir.rest.annotation.Operation;
 import ca.uhn.fhir.rest.annotation.Transaction;
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import org.hl7.fhir.r4.model.IdType;
+import org.hl7.fhir.r4.model.Patient;
 import ca.uhn.fhir.rest.annotation.TransactionParam;
 import org.hl7.fhir.r4.model.Bundle;
 
-/** System-level interactions at the base URL: transaction and batch bundles. */
+/** Interactions outside one resource type's provider: transaction and batch bundles, Patient/$everything. */
 public final class VaultSystemProvider {
 
     private final BundleProcessor bundles;
+    private final VaultRepository repository;
 
-    public VaultSystemProvider(BundleProcessor bundles) {
+    public VaultSystemProvider(BundleProcessor bundles, VaultRepository repository) {
         this.bundles = bundles;
+        this.repository = repository;
+    }
+
+    /** Patient/[id]/$everything: the Patient and every resource of its compartment, paged. */
+    @Operation(name = "$everything", idempotent = true, type = Patient.class)
+    public IBundleProvider everything(@IdParam IdType patientId, @Count Integer count) {
+        return new VaultSearchResults(repository, repository.compartment(patientId.getIdPart()), count);
     }
 
     @Transaction
