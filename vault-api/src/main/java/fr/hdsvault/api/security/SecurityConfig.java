@@ -29,7 +29,7 @@ public class SecurityConfig {
     JwtDecoder jwtDecoder(TokenIssuer issuer) {
         NimbusJwtDecoder decoder = NimbusJwtDecoder
                 .withJwkSource(new ImmutableJWKSet<>(new JWKSet(issuer.verificationKey())))
-                .jwsAlgorithm(SignatureAlgorithm.ES256)
+                .jwsAlgorithm(SignatureAlgorithm.RS256)
                 .build();
         decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(
                 JwtValidators.createDefaultWithIssuer(issuer.issuer()),

@@ -1,0 +1,320 @@
+package fr.hdsvault.benchmarks;
+
+import fr.hdsvault.storage.BucketOptions;
+import fr.hdsvault.storage.S3ObjectStore;
+import fr.hdsvault.storage.S3StoreConfig;
+import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import io.minio.GetObjectArgs;
+import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * Load benchmark of the whole service over HTTPS, against the bare storage path in the same run.
+ *
+ * <p>Starts {@code vault-api/target/vault.jar} on a fresh data directory and a free port, then:
+ * ingests the 31 Synthea bundles as transactions (1 client, then 4 clients), reads resources by
+ * id (1 and 8 clients), searches {@code Observation?patient=} (1 client). In the same JVM it puts
+ * and gets the same number of objects of the same sizes through the bare MinIO SDK on an
+ * embedded S3 server, and prints the vault/bare ratios.
+ *
+ * <p>Run: {@code ./mvnw -q -DskipTests package && java -cp benchmarks/target/benchmarks.jar
+ * fr.hdsvault.benchmarks.VaultLoadBenchmark [seconds-per-read-phase]}
+ */
+public final class VaultLoadBenchmark {
+
+    static final Path SAMPLES = Path.of("..", "shared", "fhir-samples", "synthea-r4");
+    static final Pattern LOCATION = Pattern.compile("\"location\"\\s*:\\s*\"([A-Za-z]+)/([^/\"]+)/_history/\\d+\"");
+
+    public static void main(String[] args) throws Exception {
+        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10;
+        Path samples = Files.isDirectory(SAMPLES) ? SAMPLES : Path.of("..", "..", "shared", "fhir-samples", "synthea-r4");
+        List<byte[]> bundles = new ArrayList<>();
+        try (Stream<Path> files = Files.list(samples)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".json.gz")).sorted().toList()) {
+                try (InputStream in = new GZIPInputStream(Files.newInputStream(f))) {
+                    bundles.add(in.readAllBytes());
+                }
+            }
+        }
+        int resourcesPerRound = bundles.stream().mapToInt(b -> count(new String(b, StandardCharsets.UTF_8), "\"request\"")).sum();
+        Path dir = Files.createTempDirectory("hds-vault-load");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        long t0 = System.nanoTime();
+        Process vault = new ProcessBuilder("java", "-jar", "vault-api/target/vault.jar", "--data-dir", dir.toString(),
+                "--port", String.valueOf(port)).redirectErrorStream(true).redirectOutput(dir.resolve("vault.log").toFile()).start();
+        try {
+            String base = "https://localhost:" + port;
+            HttpClient http = HttpClient.newBuilder().sslContext(trusting(dir.resolve("tls/ca.pem"), t0))
+                    .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+            waitReady(http, base);
+            double startup = (System.nanoTime() - t0) / 1e9;
+            String token = token(dir);
+            System.out.printf("# vault load benchmark: %d bundles, %d resources per ingest round, %d cores%n",
+                    bundles.size(), resourcesPerRound, Runtime.getRuntime().availableProcessors());
+            System.out.printf("start-up to ready: %.1f s%n", startup);
+
+            ConcurrentLinkedQueue<String[]> created = new ConcurrentLinkedQueue<>();
+            double seq = ingest(http, base, token, bundles, 1, created);
+            double par = ingest(http, base, token, bundles, 4, created);
+            System.out.printf("ingest, 1 client: %.0f resources/s; 4 clients: %.0f resources/s%n",
+                    resourcesPerRound / seq, resourcesPerRound / par);
+
+            List<String[]> ids = new ArrayList<>(created);
+            Collections.shuffle(ids, new java.util.Random(1));
+            List<String> patients = ids.stream().filter(i -> i[0].equals("Patient")).map(i -> i[1]).toList();
+            StorageLoadBenchmark.Op read = (t, n) -> {
+                String[] id = ids.get((int) (n % ids.size()));
+                send(http, base + "/fhir/" + id[0] + "/" + id[1], token, 200);
+            };
+            StorageLoadBenchmark.Op search = (t, n) ->
+                    send(http, base + "/fhir/Observation?patient=" + patients.get((int) (n % patients.size())), token, 200);
+            StorageLoadBenchmark.measure(read, 8, 2); // warm-up
+            StorageLoadBenchmark.Result read1 = StorageLoadBenchmark.measure(read, 1, seconds);
+            StorageLoadBenchmark.Result read8 = StorageLoadBenchmark.measure(read, 8, seconds);
+            StorageLoadBenchmark.Result search1 = StorageLoadBenchmark.measure(search, 1, seconds);
+
+            // The bare storage path, same run: objects of the sizes the vault stored (its envelopes).
+            List<byte[]> objects = envelopeSizedObjects(dir.resolve("s3/objects/hds-vault-objects"));
+            double bareSeq;
+            double barePar;
+            StorageLoadBenchmark.Result bareGet1;
+            StorageLoadBenchmark.Result bareGet8;
+            Path bareDir = Files.createTempDirectory("hds-bare");
+            try (EmbeddedS3Server s3 = EmbeddedS3Server.start(bareDir)) {
+                S3StoreConfig cfg = S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par");
+                try (S3ObjectStore store = new S3ObjectStore(cfg)) {
+                    store.createBucket("bare", BucketOptions.plain());
+                }
+                MinioClient bare = StorageLoadBenchmark.bareClient(cfg);
+                bareSeq = barePuts(bare, objects, 1);
+                barePar = barePuts(bare, objects, 16);
+                StorageLoadBenchmark.Op get = (t, n) -> {
+                    try (InputStream in = bare.getObject(GetObjectArgs.builder().bucket("bare").object("o" + (n % objects.size())).build())) {
+                        in.readAllBytes();
+                    }
+                };
+                StorageLoadBenchmark.measure(get, 8, 2);
+                bareGet1 = StorageLoadBenchmark.measure(get, 1, seconds);
+                bareGet8 = StorageLoadBenchmark.measure(get, 8, seconds);
+            } finally {
+                StorageLoadBenchmark.deleteTree(bareDir);
+            }
+            double bareSeqRate = objects.size() / bareSeq;
+            double bareParRate = objects.size() / barePar;
+            System.out.println("| figure | vault | bare storage (same objects) | vault/bare |");
+            System.out.println("|---|---|---|---|");
+            System.out.printf("| ingest, 1 client (res/s) vs PUT 1 thread | %.0f | %.0f | %.2f |%n", resourcesPerRound / seq, bareSeqRate, resourcesPerRound / seq / bareSeqRate);
+            System.out.printf("| ingest, 4 clients (res/s) vs PUT 16 threads | %.0f | %.0f | %.2f |%n", resourcesPerRound / par, bareParRate, resourcesPerRound / par / bareParRate);
+            row("read by id, 1 client", read1, bareGet1);
+            row("read by id, 8 clients", read8, bareGet8);
+            System.out.printf("| Observation?patient=, 1 client | %.0f req/s, p50 %.2f ms, p99 %.2f ms | | |%n",
+                    search1.opsPerSecond(), search1.percentileMillis(0.5), search1.percentileMillis(0.99));
+            long rss = rssKiB(vault.pid());
+            System.out.printf("vault RSS after the run: %d MiB; vault.jar %d MiB%n", rss / 1024,
+                    Files.size(Path.of("vault-api/target/vault.jar")) >> 20);
+        } finally {
+            vault.destroy();
+            vault.waitFor();
+            StorageLoadBenchmark.deleteTree(dir);
+        }
+    }
+
+    static void row(String name, StorageLoadBenchmark.Result vault, StorageLoadBenchmark.Result bare) {
+        System.out.printf("| %s | %.0f req/s, p50 %.2f ms, p99 %.2f ms | %.0f GET/s, p50 %.2f ms | %.2f (p50 %.1fx) |%n", name,
+                vault.opsPerSecond(), vault.percentileMillis(0.5), vault.percentileMillis(0.99),
+                bare.opsPerSecond(), bare.percentileMillis(0.5), vault.opsPerSecond() / bare.opsPerSecond(),
+                vault.percentileMillis(0.5) / bare.percentileMillis(0.5));
+    }
+
+    static double ingest(HttpClient http, String base, String token, List<byte[]> bundles, int clients,
+                         ConcurrentLinkedQueue<String[]> created) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
+        long t0 = System.nanoTime();
+        for (int c = 0; c < clients; c++) {
+            Thread t = new Thread(() -> {
+                int i;
+                while ((i = next.getAndIncrement()) < bundles.size()) {
+                    try {
+                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/fhir"))
+                                .header("Authorization", "Bearer " + token).header("Content-Type", "application/fhir+json")
+                                .timeout(Duration.ofMinutes(5)).POST(HttpRequest.BodyPublishers.ofByteArray(bundles.get(i))).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (r.statusCode() != 200) {
+                            throw new IllegalStateException("bundle " + i + ": HTTP " + r.statusCode());
+                        }
+                        Matcher m = LOCATION.matcher(r.body());
+                        while (m.find()) {
+                            created.add(new String[] {m.group(1), m.group(2)});
+                        }
+                    } catch (Exception e) {
+                        failures.add(e);
+                    }
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (!failures.isEmpty()) {
+            throw failures.get(0);
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    static double barePuts(MinioClient bare, List<byte[]> objects, int threads) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        List<Thread> workers = new ArrayList<>();
+        List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
+        long t0 = System.nanoTime();
+        for (int w = 0; w < threads; w++) {
+            Thread t = new Thread(() -> {
+                int i;
+                while ((i = next.getAndIncrement()) < objects.size()) {
+                    try {
+                        bare.putObject(PutObjectArgs.builder().bucket("bare").object("o" + i)
+                                .stream(new ByteArrayInputStream(objects.get(i)), objects.get(i).length, -1).build());
+                    } catch (Exception e) {
+                        failures.add(e);
+                    }
+                }
+            });
+            t.start();
+            workers.add(t);
+        }
+        for (Thread t : workers) {
+            t.join();
+        }
+        if (!failures.isEmpty()) {
+            throw failures.get(0);
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** One object per envelope the vault stored in its first ingest round, with the same size. */
+    static List<byte[]> envelopeSizedObjects(Path bucketDir) throws Exception {
+        List<byte[]> objects = new ArrayList<>();
+        java.util.Random random = new java.util.Random(7);
+        try (Stream<Path> files = Files.walk(bucketDir)) {
+            for (Path f : files.filter(Files::isRegularFile).filter(p -> p.toString().contains("/r/")).toList()) {
+                byte[] b = new byte[(int) Files.size(f)];
+                random.nextBytes(b);
+                objects.add(b);
+                if (objects.size() == 9404) {
+                    break;
+                }
+            }
+        }
+        return objects;
+    }
+
+    static void send(HttpClient http, String url, String token, int expected) throws Exception {
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
+                .timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != expected) {
+            throw new IllegalStateException(url + ": HTTP " + r.statusCode());
+        }
+    }
+
+    static SSLContext trusting(Path caPem, long t0) throws Exception {
+        while (!Files.exists(caPem)) {
+            if (System.nanoTime() - t0 > 60e9) {
+                throw new IllegalStateException("the vault did not create " + caPem);
+            }
+            Thread.sleep(50);
+        }
+        Thread.sleep(200); // written once, by the vault's first start
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (InputStream in = Files.newInputStream(caPem)) {
+            trust.setCertificateEntry("ca", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    static void waitReady(HttpClient http, String base) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health/readiness"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException("the vault was not ready within 120 s");
+    }
+
+    static String token(Path dir) throws Exception {
+        Process p = new ProcessBuilder("java", "-jar", "vault-api/target/vault.jar", "token", "--data-dir", dir.toString(),
+                "--role", "practitioner", "--subject", "load-benchmark", "--ttl", "2h").start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        p.getInputStream().transferTo(out);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("vault token failed");
+        }
+        return out.toString(StandardCharsets.US_ASCII).strip();
+    }
+
+    static int count(String text, String needle) {
+        int n = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    static long rssKiB(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (Exception e) {
+            // not Linux
+        }
+        return -1;
+    }
+
+}
