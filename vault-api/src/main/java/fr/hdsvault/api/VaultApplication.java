@@ -116,18 +116,21 @@ public class VaultApplication {
                 store, OBJECT_BUCKET, TENANT, Clock.systemUTC(), tokens);
     }
 
-    /** Threads that seal and store the entries of a bundle in parallel (object PUTs wait on fsync). */
+    /**
+     * Threads that seal and store a bundle's entries, or fetch and open a result page's objects,
+     * in parallel: each waits on the object store (PUTs on fsync), not on the CPU.
+     */
     @Bean(destroyMethod = "shutdown")
-    ExecutorService bundleWriters() {
+    ExecutorService objectWorkers() {
         return Executors.newFixedThreadPool(16, r -> {
-            Thread t = new Thread(r, "bundle-writer");
+            Thread t = new Thread(r, "object-worker");
             t.setDaemon(true);
             return t;
         });
     }
 
     @Bean
-    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService bundleWriters) {
+    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         // Search results are kept between pages, so paging links stay consistent under concurrent writes.
         FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(1000);
@@ -136,9 +139,9 @@ public class VaultApplication {
         server.setPagingProvider(paging);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
-            providers.add(new VaultResourceProvider(r4Class(type), type, repository));
+            providers.add(new VaultResourceProvider(r4Class(type), type, repository, objectWorkers));
         }
-        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, bundleWriters), repository));
+        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, objectWorkers), repository, objectWorkers));
         server.registerProviders(providers);
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);

@@ -125,11 +125,18 @@ public final class VaultRepository {
 
     public IBaseResource read(String type, String id) {
         requireValidId(id);
-        Current current = current(type, id).orElseThrow(() -> notFound(type, id));
-        if (current.deleted()) {
-            throw new ResourceGoneException("Resource " + type + "/" + id + " was deleted (version " + current.version() + ")");
+        // One query: the current pointer and its version row together.
+        Version v = jdbc.query("select v.version_id, v.object_key, v.deleted, v.last_updated from resource_current c "
+                                + "join resource_version v on v.tenant = c.tenant and v.resource_type = c.resource_type "
+                                + "and v.resource_id = c.resource_id and v.version_id = c.version_id "
+                                + "where c.tenant = ? and c.resource_type = ? and c.resource_id = ?",
+                        (rs, n) -> new Version(rs.getLong(1), rs.getString(2), rs.getBoolean(3),
+                                rs.getObject(4, OffsetDateTime.class).toInstant()), tenant, type, id)
+                .stream().findFirst().orElseThrow(() -> notFound(type, id));
+        if (v.deleted()) {
+            throw new ResourceGoneException("Resource " + type + "/" + id + " was deleted (version " + v.version() + ")");
         }
-        return vread(type, id, current.version());
+        return load(type, id, v);
     }
 
     public IBaseResource vread(String type, String id, long version) {
@@ -186,9 +193,26 @@ public final class VaultRepository {
      * the same set whatever is written meanwhile.
      */
     public List<Match> search(String type, Criteria criteria) {
-        StringBuilder sql = new StringBuilder("select c.resource_id, c.version_id from resource_current c "
-                + "where c.tenant = ? and c.resource_type = ? and c.deleted = false");
-        List<Object> args = new ArrayList<>(List.of(tenant, type));
+        // With token clauses, the first one drives the query through the token index; the rest are EXISTS checks.
+        List<TokenClause> clauses = criteria.tokens();
+        StringBuilder sql = new StringBuilder();
+        List<Object> args = new ArrayList<>();
+        if (clauses.isEmpty()) {
+            sql.append("select c.resource_id, c.version_id, c.last_updated from resource_current c where c.tenant = ? and c.resource_type = ?");
+        } else {
+            TokenClause first = clauses.get(0);
+            sql.append("select distinct c.resource_id, c.version_id, c.last_updated from search_token d join resource_current c "
+                    + "on c.tenant = d.tenant and c.resource_type = d.resource_type and c.resource_id = d.resource_id "
+                    + "where d.tenant = ? and d.resource_type = ? and d.param = ? and d.token in (")
+                    .append(placeholders(first.tokens().size())).append(')');
+            args.addAll(List.of(tenant, type, first.param()));
+            args.addAll(first.tokens());
+            clauses = clauses.subList(1, clauses.size());
+        }
+        if (args.isEmpty()) {
+            args.addAll(List.of(tenant, type));
+        }
+        sql.append(" and c.deleted = false");
         for (List<String> anyOf : criteria.ids()) {
             anyOf.forEach(VaultRepository::requireValidId);
             sql.append(" and c.resource_id in (").append(placeholders(anyOf.size())).append(')');
@@ -202,7 +226,7 @@ public final class VaultRepository {
             sql.append(" and c.last_updated <= ?");
             args.add(utc(criteria.updatedTo()));
         }
-        for (TokenClause clause : criteria.tokens()) {
+        for (TokenClause clause : clauses) {
             sql.append(" and exists (select 1 from search_token t where t.tenant = c.tenant and t.resource_type = c.resource_type"
                     + " and t.resource_id = c.resource_id and t.param = ? and t.token in (")
                     .append(placeholders(clause.tokens().size())).append("))");
@@ -217,6 +241,34 @@ public final class VaultRepository {
             throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
         }
         return matches;
+    }
+
+    /**
+     * Loads (type, match) pairs in their order, fetching and decrypting them in parallel on
+     * {@code loaders}: a search page's objects are independent reads.
+     */
+    public List<IBaseResource> load(List<Map.Entry<String, Match>> page, java.util.concurrent.ExecutorService loaders) {
+        if (page.size() <= 1 || loaders == null) {
+            return page.stream().map(e -> vread(e.getKey(), e.getValue().id(), e.getValue().version())).toList();
+        }
+        List<java.util.concurrent.Future<IBaseResource>> futures = page.stream()
+                .map(e -> loaders.submit(() -> vread(e.getKey(), e.getValue().id(), e.getValue().version()))).toList();
+        List<IBaseResource> out = new ArrayList<>(page.size());
+        try {
+            for (java.util.concurrent.Future<IBaseResource> f : futures) {
+                out.add(f.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InternalErrorException("interrupted while loading results");
+        } catch (java.util.concurrent.ExecutionException e) {
+            futures.forEach(f -> f.cancel(true));
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new InternalErrorException("could not load results");
+        }
+        return out;
     }
 
     /** Versions of every resource of a type (deletions left out), newest first: the type's history. */

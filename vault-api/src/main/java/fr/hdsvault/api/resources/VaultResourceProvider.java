@@ -43,11 +43,14 @@ public final class VaultResourceProvider implements IResourceProvider {
     private final Class<? extends IBaseResource> type;
     private final String typeName;
     private final VaultRepository repository;
+    private final java.util.concurrent.ExecutorService loaders;
 
-    public VaultResourceProvider(Class<? extends IBaseResource> type, String typeName, VaultRepository repository) {
+    public VaultResourceProvider(Class<? extends IBaseResource> type, String typeName, VaultRepository repository,
+                                 java.util.concurrent.ExecutorService loaders) {
         this.type = type;
         this.typeName = typeName;
         this.repository = repository;
+        this.loaders = loaders;
     }
 
     @Override
@@ -154,7 +157,7 @@ public final class VaultResourceProvider implements IResourceProvider {
                 : lastUpdated.getUpperBoundAsInstant().toInstant();
         List<VaultRepository.Match> matches = repository.search(typeName,
                 new VaultRepository.Criteria(idClauses, from, to, clauses, newestFirst(sort)));
-        return new VaultSearchResults(repository, typeName, matches, count);
+        return new VaultSearchResults(repository, loaders, typeName, matches, count);
     }
 
     private void addTokens(List<VaultRepository.TokenClause> clauses, String param, TokenAndListParam and) {
@@ -220,7 +223,7 @@ public final class VaultResourceProvider implements IResourceProvider {
     /** Type history: every version of every resource of the type, newest first, paged. */
     @History
     public IBundleProvider typeHistory(@Since Date since, @Count Integer count) {
-        return new VaultSearchResults(repository, typeName,
+        return new VaultSearchResults(repository, loaders, typeName,
                 repository.typeHistory(typeName, since == null ? null : since.toInstant()), count);
     }
 

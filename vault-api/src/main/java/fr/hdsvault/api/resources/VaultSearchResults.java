@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.InstantType;
@@ -17,17 +18,21 @@ import org.hl7.fhir.r4.model.InstantType;
 final class VaultSearchResults implements IBundleProvider {
 
     private final VaultRepository repository;
+    private final ExecutorService loaders;
     private final List<Map.Entry<String, VaultRepository.Match>> matches;
     private final Instant published;
     private final Integer pageSize;
 
-    VaultSearchResults(VaultRepository repository, String type, List<VaultRepository.Match> matches, Integer pageSize) {
-        this(repository, matches.stream().map(m -> Map.entry(type, m)).toList(), pageSize);
+    VaultSearchResults(VaultRepository repository, ExecutorService loaders, String type, List<VaultRepository.Match> matches,
+                       Integer pageSize) {
+        this(repository, loaders, matches.stream().map(m -> Map.entry(type, m)).toList(), pageSize);
     }
 
     /** Results of several types, as (type, match) pairs: $everything. */
-    VaultSearchResults(VaultRepository repository, List<Map.Entry<String, VaultRepository.Match>> matches, Integer pageSize) {
+    VaultSearchResults(VaultRepository repository, ExecutorService loaders,
+                       List<Map.Entry<String, VaultRepository.Match>> matches, Integer pageSize) {
         this.repository = repository;
+        this.loaders = loaders;
         this.matches = List.copyOf(matches);
         this.published = Instant.now();
         this.pageSize = pageSize;
@@ -40,8 +45,7 @@ final class VaultSearchResults implements IBundleProvider {
 
     @Override
     public List<IBaseResource> getResources(int fromIndex, int toIndex) {
-        return matches.subList(Math.min(fromIndex, matches.size()), Math.min(toIndex, matches.size())).stream()
-                .map(m -> repository.vread(m.getKey(), m.getValue().id(), m.getValue().version())).toList();
+        return repository.load(matches.subList(Math.min(fromIndex, matches.size()), Math.min(toIndex, matches.size())), loaders);
     }
 
     @Override

@@ -15,16 +15,18 @@ public final class VaultSystemProvider {
 
     private final BundleProcessor bundles;
     private final VaultRepository repository;
+    private final java.util.concurrent.ExecutorService loaders;
 
-    public VaultSystemProvider(BundleProcessor bundles, VaultRepository repository) {
+    public VaultSystemProvider(BundleProcessor bundles, VaultRepository repository, java.util.concurrent.ExecutorService loaders) {
         this.bundles = bundles;
         this.repository = repository;
+        this.loaders = loaders;
     }
 
     /** Patient/[id]/$everything: the Patient and every resource of its compartment, paged. */
     @Operation(name = "$everything", idempotent = true, type = Patient.class)
     public IBundleProvider everything(@IdParam IdType patientId, @Count Integer count) {
-        return new VaultSearchResults(repository, repository.compartment(patientId.getIdPart()), count);
+        return new VaultSearchResults(repository, loaders, repository.compartment(patientId.getIdPart()), count);
     }
 
     @Transaction

@@ -138,6 +138,25 @@ abstract class IndexContract {
     }
 
     @Test
+    void searchesByTokenIdAndDateOnThisDatabase() {
+        open();
+        Patient a = new Patient();
+        a.addIdentifier().setSystem("urn:oid:1.2.250.1.213.1.4.8").setValue("1111");
+        Patient b = new Patient();
+        b.addIdentifier().setSystem("urn:oid:1.2.250.1.213.1.4.8").setValue("2222");
+        String idA = repository.create("Patient", a).resource().getIdElement().getIdPart();
+        String idB = repository.create("Patient", b).resource().getIdElement().getIdPart();
+        String tokenA = repository.searchTokens().tokenQuery("identifier", "urn:oid:1.2.250.1.213.1.4.8", "1111");
+        String tokenAnyB = repository.searchTokens().tokenQuery("identifier", null, "2222");
+        var byToken = repository.search("Patient", new VaultRepository.Criteria(List.of(), null, null,
+                List.of(new VaultRepository.TokenClause("identifier", List.of(tokenA, tokenAnyB))), true));
+        assertThat(byToken).extracting(VaultRepository.Match::id).containsExactly(idB, idA);
+        var both = repository.search("Patient", new VaultRepository.Criteria(List.of(List.of(idA)), Instant.now().minusSeconds(60),
+                null, List.of(new VaultRepository.TokenClause("identifier", List.of(tokenA))), false));
+        assertThat(both).extracting(VaultRepository.Match::id).containsExactly(idA);
+    }
+
+    @Test
     void concurrentUpdatesOfOneVersionLetExactlyOneWin() {
         open();
         Patient p = new Patient();
