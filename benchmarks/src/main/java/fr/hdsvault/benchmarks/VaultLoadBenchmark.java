@@ -1,5 +1,6 @@
 package fr.hdsvault.benchmarks;
 
+import fr.hdsvault.crypto.pki.DevPki;
 import fr.hdsvault.storage.BucketOptions;
 import fr.hdsvault.storage.S3ObjectStore;
 import fr.hdsvault.storage.S3StoreConfig;
@@ -18,9 +19,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -32,7 +30,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Load benchmark of the whole service over HTTPS, against the bare storage path in the same run.
@@ -155,46 +152,12 @@ public final class VaultLoadBenchmark {
                 vault.percentileMillis(0.5) / bare.percentileMillis(0.5));
     }
 
-    static double ingest(HttpClient http, String base, String token, List<byte[]> bundles, int clients,
-                         ConcurrentLinkedQueue<String[]> created) throws Exception {
-        AtomicInteger next = new AtomicInteger();
-        List<Thread> threads = new ArrayList<>();
-        List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
-        long t0 = System.nanoTime();
-        for (int c = 0; c < clients; c++) {
-            Thread t = new Thread(() -> {
-                int i;
-                while ((i = next.getAndIncrement()) < bundles.size()) {
-                    try {
-                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/fhir"))
-                                .header("Authorization", "Bearer " + token).header("Content-Type", "application/fhir+json")
-                                .timeout(Duration.ofMinutes(5)).POST(HttpRequest.BodyPublishers.ofByteArray(bundles.get(i))).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        if (r.statusCode() != 200) {
-                            throw new IllegalStateException("bundle " + i + ": HTTP " + r.statusCode());
-                        }
-                        Matcher m = LOCATION.matcher(r.body());
-                        while (m.find()) {
-                            created.add(new String[] {m.group(1), m.group(2)});
-                        }
-                    } catch (Exception e) {
-                        failures.add(e);
-                    }
-                }
-            });
-            t.start();
-            threads.add(t);
-        }
-        for (Thread t : threads) {
-            t.join();
-        }
-        if (!failures.isEmpty()) {
-            throw failures.get(0);
-        }
-        return (System.nanoTime() - t0) / 1e9;
+    interface Task {
+        void run(int index) throws Exception;
     }
 
-    static double barePuts(MinioClient bare, List<byte[]> objects, int threads) throws Exception {
+    /** Runs task(0..count-1) on {@code threads} threads, each taking the next index; returns seconds. */
+    static double drain(int count, int threads, Task task) throws Exception {
         AtomicInteger next = new AtomicInteger();
         List<Thread> workers = new ArrayList<>();
         List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
@@ -202,10 +165,9 @@ public final class VaultLoadBenchmark {
         for (int w = 0; w < threads; w++) {
             Thread t = new Thread(() -> {
                 int i;
-                while ((i = next.getAndIncrement()) < objects.size()) {
+                while ((i = next.getAndIncrement()) < count) {
                     try {
-                        bare.putObject(PutObjectArgs.builder().bucket("bare").object("o" + i)
-                                .stream(new ByteArrayInputStream(objects.get(i)), objects.get(i).length, -1).build());
+                        task.run(i);
                     } catch (Exception e) {
                         failures.add(e);
                     }
@@ -221,6 +183,28 @@ public final class VaultLoadBenchmark {
             throw failures.get(0);
         }
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    static double ingest(HttpClient http, String base, String token, List<byte[]> bundles, int clients,
+                         ConcurrentLinkedQueue<String[]> created) throws Exception {
+        return drain(bundles.size(), clients, i -> {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/fhir"))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/fhir+json")
+                    .timeout(Duration.ofMinutes(5)).POST(HttpRequest.BodyPublishers.ofByteArray(bundles.get(i))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("bundle " + i + ": HTTP " + r.statusCode());
+            }
+            Matcher m = LOCATION.matcher(r.body());
+            while (m.find()) {
+                created.add(new String[] {m.group(1), m.group(2)});
+            }
+        });
+    }
+
+    static double barePuts(MinioClient bare, List<byte[]> objects, int threads) throws Exception {
+        return drain(objects.size(), threads, i -> bare.putObject(PutObjectArgs.builder().bucket("bare").object("o" + i)
+                .stream(new ByteArrayInputStream(objects.get(i)), objects.get(i).length, -1).build()));
     }
 
     /** One object per envelope the vault stored in its first ingest round, with the same size. */
@@ -256,16 +240,7 @@ public final class VaultLoadBenchmark {
             Thread.sleep(50);
         }
         Thread.sleep(200); // written once, by the vault's first start
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        try (InputStream in = Files.newInputStream(caPem)) {
-            trust.setCertificateEntry("ca", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trust);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
+        return DevPki.clientContext(caPem);
     }
 
     static void waitReady(HttpClient http, String base) throws Exception {

@@ -217,6 +217,21 @@ public final class DevPki {
         return new BigInteger(127, random).add(BigInteger.ONE); // positive, unpredictable
     }
 
+    /**
+     * A TLS 1.3 client context that trusts only the CA of {@code caPem}: what a client of a
+     * single-node vault uses (the command line, tests, benchmarks) instead of the system trust store.
+     */
+    public static javax.net.ssl.SSLContext clientContext(Path caPem) throws IOException, GeneralSecurityException {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", readCertificates(caPem).get(0));
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
     public static List<X509Certificate> readCertificates(Path pemFile) throws IOException, GeneralSecurityException {
         CertificateFactory factory = CertificateFactory.getInstance("X.509");
         try (var in = Files.newInputStream(pemFile)) {

@@ -28,7 +28,6 @@ import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,28 +107,17 @@ class DevPkiTest {
                     }
                 }
             });
-            try (SSLSocket client = connect(clientContext(m.ca()), server.getLocalPort())) {
+            try (SSLSocket client = connect(DevPki.clientContext(dir.resolve(DevPki.CA_CERT)), server.getLocalPort())) {
                 assertThat(client.getInputStream().read()).isEqualTo(42);
                 assertThat(client.getSession().getProtocol()).isEqualTo("TLSv1.3");
             }
             assertThatThrownBy(() -> {
-                try (SSLSocket stranger = connect(clientContext(other.ca()), server.getLocalPort())) {
+                try (SSLSocket stranger = connect(DevPki.clientContext(otherDir.resolve(DevPki.CA_CERT)), server.getLocalPort())) {
                     stranger.getInputStream().read();
                 }
             }).isInstanceOf(SSLHandshakeException.class);
             serving.get(10, TimeUnit.SECONDS);
         }
-    }
-
-    static SSLContext clientContext(X509Certificate trusted) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", trusted);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trust);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
     }
 
     static SSLSocket connect(SSLContext ctx, int port) throws Exception {
