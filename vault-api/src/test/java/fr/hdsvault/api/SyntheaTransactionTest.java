@@ -138,6 +138,12 @@ class SyntheaTransactionTest {
         Bundle wrongType = read(bundles().get(0));
         wrongType.getEntry().get(3).getRequest().setUrl("Patient");
         assertThatThrownBy(() -> client.transaction().withBundle(wrongType).execute()).isInstanceOf(InvalidRequestException.class);
+        Bundle mismatched = read(bundles().get(0));
+        Bundle.BundleEntryComponent first = mismatched.getEntry().get(0);
+        first.getRequest().setMethod(Bundle.HTTPVerb.PUT).setUrl(first.getResource().fhirType() + "/chosen-id");
+        first.getResource().setId("another-id");
+        assertThatThrownBy(() -> client.transaction().withBundle(mismatched).execute()).isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("differs");
         assertThat(jdbc.queryForObject("select count(*) from resource_version", Integer.class)).isEqualTo(before);
     }
 }

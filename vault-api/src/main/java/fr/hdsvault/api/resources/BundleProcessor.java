@@ -66,7 +66,7 @@ public final class BundleProcessor {
                 throw new InvalidRequestException("Transaction entry " + (index - 1) + ": " + p.type() + "/" + p.id()
                         + " appears twice in the transaction");
             }
-            if (p.method() == Bundle.HTTPVerb.POST && entry.hasFullUrl()) {
+            if (p.method() != Bundle.HTTPVerb.DELETE && entry.hasFullUrl()) {
                 assigned.put(entry.getFullUrl(), p.type() + "/" + p.id());
             }
             plan.add(p);
@@ -133,6 +133,10 @@ public final class BundleProcessor {
                 requireResource(entry, type, where);
                 if (url.length != 2) {
                     throw new InvalidRequestException(where + ": an update is put to \"Type/id\"");
+                }
+                String bodyId = entry.getResource().getIdElement().getIdPart();
+                if (bodyId != null && !bodyId.equals(url[1])) {
+                    throw new InvalidRequestException(where + ": the resource's id differs from the id in the request URL");
                 }
                 yield new Planned(entry, method, type, url[1]);
             }
