@@ -156,6 +156,19 @@ class FhirCrudTest {
     }
 
     @Test
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void refusedInputDoesNotReachTheLogs(org.springframework.boot.test.system.CapturedOutput output) throws Exception {
+        String token = TokenIssuer.forHome(VaultHome.prepare(dataDir))
+                .issue(new TokenIssuer.Grant("dr", "practitioner", null, null, Duration.ofMinutes(5)));
+        String body = "{\"resourceType\":\"Patient\",\"birthDate\":\"Secret-Value-4242\"}";
+        var refused = vault.client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(vault.base + "/fhir/Patient"))
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/fhir+json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(output.getAll()).doesNotContain("Secret-Value-4242");
+    }
+
+    @Test
     void noPatientValueIsWrittenInClearOnDisk() throws IOException {
         String family = "Zyxwvutsrq";
         client.create().resource(patient(family)).execute();
