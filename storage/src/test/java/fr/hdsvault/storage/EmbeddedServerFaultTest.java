@@ -94,8 +94,11 @@ class EmbeddedServerFaultTest {
             // 40 MiB of unknown length, in 8 MiB parts; the server is stopped once 7 MiB went out.
             CompletableFuture<?>[] stopping = new CompletableFuture<?>[1];
             InputStream slow = new GeneratedStream(40L << 20, 1, produced -> {
-                if (produced >= 7L << 20 && stopping[0] == null) {
-                    stopping[0] = CompletableFuture.runAsync(server::close);
+                if (produced >= 7L << 20) {
+                    if (stopping[0] == null) {
+                        stopping[0] = CompletableFuture.runAsync(server::close);
+                    }
+                    pause(); // the rest trickles in, so the server is surely stopped before the upload ends
                 }
             });
             assertTimeoutPreemptively(NO_HANG, () ->
@@ -109,6 +112,14 @@ class EmbeddedServerFaultTest {
             // What the interrupted upload left is the store's own temporary, and the janitor removes it.
             store.purgeIncoming(BUCKET, Duration.ZERO);
             assertThat(store.list(BUCKET, S3ObjectStore.INCOMING_PREFIX, null, 10).objects()).isEmpty();
+        }
+    }
+
+    static void pause() {
+        try {
+            Thread.sleep(2);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
