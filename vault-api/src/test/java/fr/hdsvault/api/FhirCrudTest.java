@@ -171,10 +171,15 @@ class FhirCrudTest {
     @Test
     void noPatientValueIsWrittenInClearOnDisk() throws IOException {
         String family = "Zyxwvutsrq";
-        client.create().resource(patient(family)).execute();
+        String id = client.create().resource(patient(family)).execute().getId().getIdPart();
         try (Stream<Path> files = Files.walk(dataDir)) {
             List<Path> leaking = files.filter(Files::isRegularFile).filter(f -> contains(f, family)).toList();
             assertThat(leaking).as("files holding the family name in clear").isEmpty();
+        }
+        // Object names are opaque: no resource id, no type, in any object's name.
+        try (Stream<Path> objects = Files.walk(dataDir.resolve("s3"))) {
+            assertThat(objects.map(dataDir::relativize).map(Path::toString))
+                    .noneMatch(name -> name.contains(id) || name.contains("Patient"));
         }
     }
 
