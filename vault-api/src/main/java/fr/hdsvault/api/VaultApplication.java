@@ -1,6 +1,7 @@
 package fr.hdsvault.api;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.fhir.RequestSizeFilter;
 import fr.hdsvault.api.fhir.VaultFhirServer;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -143,6 +144,7 @@ public class VaultApplication {
         }
         providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, objectWorkers), repository, objectWorkers));
         server.registerProviders(providers);
+        server.registerInterceptor(new HonestCapabilityStatement(repository.searchTokens()));
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);
         return registration;

@@ -184,6 +184,19 @@ class FhirSearchTest {
     }
 
     @Test
+    void theCapabilityStatementListsWhatEachTypeReallySupports() {
+        org.hl7.fhir.r4.model.CapabilityStatement cs = client.capabilities()
+                .ofType(org.hl7.fhir.r4.model.CapabilityStatement.class).execute();
+        java.util.function.Function<String, List<String>> params = type -> cs.getRestFirstRep().getResource().stream()
+                .filter(r -> r.getType().equals(type)).findFirst().orElseThrow()
+                .getSearchParam().stream().map(p -> p.getName()).toList();
+        assertThat(params.apply("Patient")).contains("_id", "_lastUpdated", "identifier").doesNotContain("code", "subject", "patient");
+        assertThat(params.apply("Observation")).contains("code", "subject", "patient", "identifier");
+        assertThatThrownBy(() -> search("Patient?code=8867-4")).isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("not supported for Patient");
+    }
+
+    @Test
     void theIndexHoldsOnlyBlindTokens() {
         JdbcTemplate jdbc = vault.context.getBean(JdbcTemplate.class);
         String rows = jdbc.queryForList("select * from search_token").toString();

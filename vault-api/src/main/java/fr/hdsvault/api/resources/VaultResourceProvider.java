@@ -140,6 +140,10 @@ public final class VaultResourceProvider implements IResourceProvider {
             @OptionalParam(name = "code") TokenAndListParam code,
             @Sort SortSpec sort,
             @Count Integer count) {
+        requireSupported("identifier", identifier);
+        requireSupported("code", code);
+        requireSupported("patient", patient);
+        requireSupported("subject", subject);
         List<List<String>> idClauses = new ArrayList<>();
         if (ids != null) {
             for (TokenOrListParam or : ids.getValuesAsQueryTokens()) {
@@ -158,6 +162,13 @@ public final class VaultResourceProvider implements IResourceProvider {
         List<VaultRepository.Match> matches = repository.search(typeName,
                 new VaultRepository.Criteria(idClauses, from, to, clauses, newestFirst(sort)));
         return new VaultSearchResults(repository, loaders, typeName, matches, count);
+    }
+
+    /** A parameter on a type without its element is refused, as the CapabilityStatement says. */
+    private void requireSupported(String param, Object value) {
+        if (value != null && !tokens().supports(typeName, param)) {
+            throw new InvalidRequestException("Search parameter " + param + " is not supported for " + typeName);
+        }
     }
 
     private void addTokens(List<VaultRepository.TokenClause> clauses, String param, TokenAndListParam and) {
