@@ -194,6 +194,13 @@ class FhirSearchTest {
         assertThat(params.apply("Observation")).contains("code", "subject", "patient", "identifier");
         assertThatThrownBy(() -> search("Patient?code=8867-4")).isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("not supported for Patient");
+        // No _include or _revinclude is offered, and none is accepted.
+        assertThat(cs.getRestFirstRep().getResource()).allSatisfy(r -> {
+            assertThat(r.getSearchInclude()).isEmpty();
+            assertThat(r.getSearchRevInclude()).isEmpty();
+        });
+        assertThatThrownBy(() -> search("Observation?_include=Observation:patient")).isInstanceOf(InvalidRequestException.class);
+        assertThat(cs.getSoftware().getName()).isEqualTo("hds-vault");
     }
 
     @Test

@@ -11,9 +11,14 @@ import org.hl7.fhir.r4.model.CapabilityStatement;
  * One provider class serves every type, so HAPI would list the same search parameters for
  * every type. This trims each type's list to the parameters it really supports (a type
  * without a {@code code} element does not offer {@code code}), matching what searches accept.
+ * HAPI also derives {@code _include} and {@code _revinclude} targets from every reference
+ * parameter (a 2.4 MB statement listing every type twice); the vault implements neither and
+ * refuses them as unknown parameters, so both lists go. The software is the vault, not HAPI.
  */
 @Interceptor
 public final class HonestCapabilityStatement {
+
+    private static final String VERSION = versionOrDevelopment();
 
     private final SearchTokens tokens;
 
@@ -26,10 +31,19 @@ public final class HonestCapabilityStatement {
         if (!(statement instanceof CapabilityStatement cs)) {
             return;
         }
+        cs.setName("HdsVault").setPublisher("hds-vault");
+        cs.getSoftware().setName("hds-vault").setVersion(VERSION);
         for (CapabilityStatement.CapabilityStatementRestComponent rest : cs.getRest()) {
             for (CapabilityStatement.CapabilityStatementRestResourceComponent resource : rest.getResource()) {
                 resource.getSearchParam().removeIf(p -> !tokens.supports(resource.getType(), p.getName()));
+                resource.getSearchInclude().clear();
+                resource.getSearchRevInclude().clear();
             }
         }
+    }
+
+    private static String versionOrDevelopment() {
+        String v = HonestCapabilityStatement.class.getPackage().getImplementationVersion();
+        return v != null ? v : "development";
     }
 }
