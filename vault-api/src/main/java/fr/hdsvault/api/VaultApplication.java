@@ -2,6 +2,8 @@ package fr.hdsvault.api;
 
 import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
+import fr.hdsvault.api.resources.CallerBoundPaging;
+import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.fhir.RequestSizeFilter;
 import fr.hdsvault.api.fhir.VaultFhirServer;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -21,7 +23,6 @@ import fr.hdsvault.storage.StoreCapabilities;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.VaultRepository;
-import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
 import fr.hdsvault.api.resources.BundleProcessor;
 import fr.hdsvault.api.resources.SearchTokens;
 import fr.hdsvault.crypto.index.BlindIndex;
@@ -131,18 +132,20 @@ public class VaultApplication {
     }
 
     @Bean
-    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers) {
+    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers,
+                                                         AccessPolicy access) {
         VaultFhirServer server = new VaultFhirServer(fhir);
-        // Search results are kept between pages, so paging links stay consistent under concurrent writes.
-        FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(1000);
+        // Search results are kept between pages, for the caller that ran the search only.
+        CallerBoundPaging paging = new CallerBoundPaging(1000);
         paging.setDefaultPageSize(20);
         paging.setMaximumPageSize(1000);
         server.setPagingProvider(paging);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
-            providers.add(new VaultResourceProvider(r4Class(type), type, repository, objectWorkers));
+            providers.add(new VaultResourceProvider(r4Class(type), type, repository, objectWorkers, access));
         }
-        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, objectWorkers), repository, objectWorkers));
+        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, objectWorkers, access), repository,
+                objectWorkers, access));
         server.registerProviders(providers);
         server.registerInterceptor(new HonestCapabilityStatement(repository.searchTokens()));
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");

@@ -20,8 +20,12 @@ final class VaultHttps implements AutoCloseable {
     final HttpClient client;
 
     VaultHttps(Path dataDir) throws Exception {
+        this(dataDir, java.util.Map.of());
+    }
+
+    VaultHttps(Path dataDir, java.util.Map<String, Object> settings) throws Exception {
         this.dataDir = dataDir;
-        this.context = ServeCommand.start(dataDir, 0, "127.0.0.1", null);
+        this.context = ServeCommand.start(dataDir, 0, "127.0.0.1", null, settings);
         this.base = "https://localhost:" + context.getEnvironment().getProperty("local.server.port");
         this.client = HttpClient.newBuilder().sslContext(trusting(dataDir.resolve("tls").resolve(DevPki.CA_CERT)))
                 .connectTimeout(Duration.ofSeconds(5)).build();
@@ -35,6 +39,22 @@ final class VaultHttps implements AutoCloseable {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20)).GET();
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Any request; {@code headers} are name, value pairs. A FHIR JSON body when {@code body} is not null. */
+    HttpResponse<String> send(String method, String path, String token, String body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            b.header("Content-Type", "application/fhir+json");
+        }
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
         }
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -102,4 +102,73 @@ class VaultSecurityTest {
         }
         assertThat(status).as("plain HTTP must never be served").isNotEqualTo(200);
     }
+
+    @Test
+    void tokensWithBadClaimsAre401AndTooNarrowScopesAre403() throws Exception {
+        TestTokens vaultKey = TestTokens.ofVault(dir.resolve("vault"));
+        TestTokens otherKeySameKid = new TestTokens(TestTokens.newKey(vaultKey.key.getKeyID()), vaultKey.issuer, vaultKey.audience);
+        java.util.Map<String, String> refused = new java.util.LinkedHashMap<>();
+        refused.put("not yet valid", vaultKey.sign("alice", "practitioner", "user/*.rs", null,
+                c -> c.notBeforeTime(java.util.Date.from(java.time.Instant.now().plusSeconds(3600)))));
+        refused.put("expired long ago", vaultKey.sign("alice", "practitioner", "user/*.rs", null,
+                c -> c.issueTime(java.util.Date.from(java.time.Instant.now().minusSeconds(7200)))
+                        .notBeforeTime(java.util.Date.from(java.time.Instant.now().minusSeconds(7200)))
+                        .expirationTime(java.util.Date.from(java.time.Instant.now().minusSeconds(3600)))));
+        refused.put("wrong issuer", vaultKey.sign("alice", "practitioner", "user/*.rs", null, c -> c.issuer("https://idp.example")));
+        refused.put("wrong audience", vaultKey.sign("alice", "practitioner", "user/*.rs", null, c -> c.audience("another-api")));
+        refused.put("signed by another key with the same key id", otherKeySameKid.sign("alice", "practitioner", "user/*.rs", null));
+        refused.put("patient scope without a patient claim", vaultKey.sign("alice", "practitioner", "patient/*.rs", null));
+        refused.put("patient role without a patient claim", vaultKey.sign("bob", "patient", "patient/*.rs", null));
+        refused.put("unknown role", vaultKey.sign("alice", "superuser", "user/*.cruds", null));
+        refused.put("no role", vaultKey.sign("alice", null, "user/*.cruds", null));
+        for (var e : refused.entrySet()) {
+            HttpResponse<String> r = vault.get("/fhir/Patient?_count=1", e.getValue());
+            assertThat(r.statusCode()).as(e.getKey()).isEqualTo(401);
+            assertThat(r.body()).as(e.getKey()).contains("\"resourceType\":\"OperationOutcome\"");
+        }
+        assertThat(vault.get("/fhir/Patient?_count=1", refused.get("patient scope without a patient claim")).body())
+                .contains("no patient claim");
+
+        String narrow = vaultKey.sign("alice", "practitioner", "user/Patient.rs", null);
+        assertThat(vault.get("/fhir/Patient?_count=1", narrow).statusCode()).isEqualTo(200);
+        HttpResponse<String> tooNarrow = vault.get("/fhir/Observation?_count=1", narrow);
+        assertThat(tooNarrow.statusCode()).isEqualTo(403);
+        assertThat(tooNarrow.body()).contains("OperationOutcome").contains("do not grant search on Observation");
+    }
+
+    @Test
+    void responsesCarrySecurityHeadersAndCorsIsOff() throws Exception {
+        HttpResponse<String> r = vault.get("/fhir/Patient?_count=1", token(Duration.ofMinutes(5)));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Strict-Transport-Security")).get().asString().contains("max-age=");
+        assertThat(r.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+        assertThat(r.headers().firstValue("Cache-Control")).get().asString().contains("no-store");
+        assertThat(r.headers().firstValue("Referrer-Policy")).hasValue("no-referrer");
+        HttpResponse<String> preflight = vault.send("OPTIONS", "/fhir/Patient", null, null,
+                "Origin", "https://evil.example", "Access-Control-Request-Method", "GET");
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+        HttpResponse<String> cross = vault.send("GET", "/fhir/Patient?_count=1", token(Duration.ofMinutes(5)), null,
+                "Origin", "https://evil.example");
+        assertThat(cross.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+    }
+
+    @Test
+    void theSmartConfigurationAndTheIssuerKeysArePublished() throws Exception {
+        HttpResponse<String> smart = vault.get("/fhir/.well-known/smart-configuration", null);
+        assertThat(smart.statusCode()).isEqualTo(200);
+        assertThat(smart.headers().firstValue("Content-Type")).get().asString().startsWith("application/json");
+        var config = com.nimbusds.jose.util.JSONObjectUtils.parse(smart.body());
+        assertThat(config.get("issuer")).isEqualTo(issuer.issuer());
+        assertThat(String.valueOf(config.get("capabilities"))).contains("permission-v2", "permission-patient");
+        assertThat(vault.get("/.well-known/smart-configuration", null).body()).isEqualTo(smart.body());
+        String jwksUri = (String) config.get("jwks_uri");
+        HttpResponse<String> jwks = vault.get(URI.create(jwksUri).getPath(), null);
+        assertThat(jwks.statusCode()).isEqualTo(200);
+        com.nimbusds.jose.jwk.JWKSet set = com.nimbusds.jose.jwk.JWKSet.parse(jwks.body());
+        assertThat(set.getKeys()).hasSize(1);
+        assertThat(set.getKeys().get(0).isPrivate()).isFalse();
+        // The published key verifies this vault's tokens.
+        com.nimbusds.jwt.SignedJWT jwt = com.nimbusds.jwt.SignedJWT.parse(token(Duration.ofMinutes(5)));
+        assertThat(jwt.verify(new com.nimbusds.jose.crypto.RSASSAVerifier(set.getKeys().get(0).toRSAKey()))).isTrue();
+    }
 }

@@ -61,6 +61,12 @@ public final class ServeCommand implements Callable<Integer> {
     /** Prepares the data directory and TLS material, then starts the Spring application. */
     public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl)
             throws Exception {
+        return start(dir, port, bind, indexUrl, Map.of());
+    }
+
+    /** @param settings further properties (e.g. {@code vault.security.*}), over the defaults */
+    public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl,
+                                                       Map<String, Object> settings) throws Exception {
         VaultHome home = VaultHome.prepare(dir);
         char[] tlsPassword = home.localSecret("tls-keystore");
         DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
@@ -80,6 +86,7 @@ public final class ServeCommand implements Callable<Integer> {
             properties.put("spring.datasource.username", System.getenv().getOrDefault("VAULT_INDEX_USER", ""));
             properties.put("spring.datasource.password", System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""));
         }
+        properties.putAll(settings);
         SpringApplication app = new SpringApplication(VaultApplication.class);
         app.setDefaultProperties(properties);
         return app.run();

@@ -1,6 +1,7 @@
 package fr.hdsvault.api.cli;
 
 import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.security.Role;
 import fr.hdsvault.api.security.TokenIssuer;
 import java.time.Duration;
 import java.util.Locale;
@@ -30,7 +31,8 @@ public final class TokenCommand implements Callable<Integer> {
     @Option(names = "--subject", required = true, paramLabel = "ID", description = "Who the token is for (token subject).")
     String subject;
 
-    @Option(names = "--scope", paramLabel = "SCOPES", description = "SMART v2 scopes, space-separated, e.g. \"patient/*.rs\".")
+    @Option(names = "--scope", paramLabel = "SCOPES", description = "SMART v2 scopes, space-separated, e.g. \"patient/*.rs\". Default: the role's "
+                    + "(practitioner user/*.cruds, patient patient/*.rs, auditor and operator none).")
     String scope;
 
     @Option(names = "--patient", paramLabel = "ID", description = "Patient id, for patient-context scopes.")
@@ -42,12 +44,15 @@ public final class TokenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String r = role.toLowerCase(Locale.ROOT);
-        if (!r.matches("practitioner|patient|auditor|operator")) {
-            throw new ParameterException(spec.commandLine(), "--role must be practitioner, patient, auditor or operator");
+        Role r = Role.fromClaim(role).orElseThrow(() -> new ParameterException(spec.commandLine(),
+                "--role must be practitioner, patient, auditor or operator"));
+        boolean patientScopes = (scope != null ? scope : String.valueOf(r.defaultScopes())).contains("patient/");
+        if ((r == Role.PATIENT || patientScopes) && patient == null) {
+            throw new ParameterException(spec.commandLine(), "--patient ID is needed for the patient role and patient/ scopes");
         }
         TokenIssuer issuer = TokenIssuer.forHome(VaultHome.prepare(dataDir.resolve()));
-        spec.commandLine().getOut().println(issuer.issue(new TokenIssuer.Grant(subject, r, scope, patient, parseTtl(ttl))));
+        spec.commandLine().getOut().println(issuer.issue(new TokenIssuer.Grant(subject, r.claimValue(), scope, patient,
+                parseTtl(ttl))));
         spec.commandLine().getOut().flush();
         return 0;
     }

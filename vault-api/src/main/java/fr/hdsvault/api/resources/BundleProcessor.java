@@ -1,6 +1,9 @@
 package fr.hdsvault.api.resources;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.security.AccessPolicy;
+import fr.hdsvault.api.security.Permission;
+import fr.hdsvault.api.security.Visibility;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.util.FhirTerser;
@@ -34,14 +37,18 @@ public final class BundleProcessor {
     private final FhirContext fhir;
     private final VaultRepository repository;
     private final ExecutorService writers;
+    private final AccessPolicy access;
 
-    public BundleProcessor(FhirContext fhir, VaultRepository repository, ExecutorService writers) {
+    public BundleProcessor(FhirContext fhir, VaultRepository repository, ExecutorService writers, AccessPolicy access) {
         this.fhir = fhir;
         this.repository = repository;
         this.writers = writers;
+        this.access = access;
     }
 
-    private record Planned(Bundle.BundleEntryComponent entry, Bundle.HTTPVerb method, String type, String id) {
+    /** One entry, checked, with what the caller may touch for it. */
+    private record Planned(Bundle.BundleEntryComponent entry, Bundle.HTTPVerb method, String type, String id,
+                           Visibility visibility) {
     }
 
     public Bundle process(Bundle bundle) {
@@ -127,7 +134,7 @@ public final class BundleProcessor {
                 if (url.length != 1) {
                     throw new InvalidRequestException(where + ": a create is posted to the type, e.g. \"Patient\"");
                 }
-                yield new Planned(entry, method, type, UUID.randomUUID().toString());
+                yield new Planned(entry, method, type, UUID.randomUUID().toString(), access.visibility(type, Permission.CREATE));
             }
             case PUT -> {
                 requireResource(entry, type, where);
@@ -138,13 +145,13 @@ public final class BundleProcessor {
                 if (bodyId != null && !bodyId.equals(url[1])) {
                     throw new InvalidRequestException(where + ": the resource's id differs from the id in the request URL");
                 }
-                yield new Planned(entry, method, type, url[1]);
+                yield new Planned(entry, method, type, url[1], access.visibility(type, Permission.UPDATE));
             }
             case DELETE -> {
                 if (url.length != 2) {
                     throw new InvalidRequestException(where + ": a delete targets \"Type/id\"");
                 }
-                yield new Planned(entry, method, type, url[1]);
+                yield new Planned(entry, method, type, url[1], access.visibility(type, Permission.DELETE));
             }
             default -> throw new InvalidRequestException(where + ": " + method.toCode() + " is not supported in bundles");
         };
@@ -189,9 +196,8 @@ public final class BundleProcessor {
         List<Future<VaultRepository.Prepared>> futures = new ArrayList<>();
         for (Planned p : plan) {
             futures.add(writers.submit(() -> switch (p.method()) {
-                case DELETE -> repository.prepareDelete(p.type(), p.id());
-                case PUT -> repository.prepare(p.type(), p.id(), p.entry().getResource(), null);
-                default -> repository.prepare(p.type(), p.id(), p.entry().getResource(), null);
+                case DELETE -> repository.prepareDelete(p.type(), p.id(), p.visibility());
+                default -> repository.prepare(p.type(), p.id(), p.entry().getResource(), null, p.visibility());
             }));
         }
         List<VaultRepository.Prepared> prepared = new ArrayList<>();

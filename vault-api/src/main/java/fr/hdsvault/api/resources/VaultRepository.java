@@ -1,6 +1,7 @@
 package fr.hdsvault.api.resources;
 
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
 import ca.uhn.fhir.rest.server.exceptions.InternalErrorException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
@@ -8,6 +9,7 @@ import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
 import ca.uhn.fhir.util.FhirTerser;
+import fr.hdsvault.api.security.Visibility;
 import fr.hdsvault.crypto.EncryptionContext;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.EnvelopeException;
@@ -91,61 +93,64 @@ public final class VaultRepository {
     public record Written(IBaseResource resource, boolean created) {
     }
 
-    private record Current(long version, boolean deleted) {
+    private record Current(long version, boolean deleted, String compartment) {
     }
 
-    private record Version(long version, String objectKey, boolean deleted, Instant lastUpdated) {
+    private record Version(long version, String objectKey, boolean deleted, Instant lastUpdated, String compartment) {
     }
 
     public SearchTokens searchTokens() {
         return searchTokens;
     }
 
-    public Written create(String type, IBaseResource resource) {
-        return write(type, UUID.randomUUID().toString(), resource, null);
+    public Written create(String type, IBaseResource resource, Visibility visibility) {
+        return write(type, UUID.randomUUID().toString(), resource, null, visibility);
     }
 
     /**
      * Update, or create with the client's id when absent.
      * @param expectedVersion the version an If-Match header names, or null
      */
-    public Written update(String type, String id, IBaseResource resource, Long expectedVersion) {
+    public Written update(String type, String id, IBaseResource resource, Long expectedVersion, Visibility visibility) {
         requireValidId(id);
-        return write(type, id, resource, expectedVersion);
+        return write(type, id, resource, expectedVersion, visibility);
     }
 
     /** Soft delete: a new version marked deleted, history kept. Deleting a deleted resource changes nothing. */
-    public void delete(String type, String id) {
+    public void delete(String type, String id, Visibility visibility) {
         requireValidId(id);
-        Current current = current(type, id).orElseThrow(() -> notFound(type, id));
+        Current current = current(type, id).filter(c -> visibility.canRead(c.compartment())).orElseThrow(() -> notFound(type, id));
         if (!current.deleted()) {
-            commit(List.of(prepareDelete(type, id)));
+            commit(List.of(prepareDelete(type, id, visibility)));
         }
     }
 
-    public IBaseResource read(String type, String id) {
+    /**
+     * The current version. A resource the caller may not see reads exactly like one that does
+     * not exist (404), so that existence does not leak across patients.
+     */
+    public IBaseResource read(String type, String id, Visibility visibility) {
         requireValidId(id);
         // One query: the current pointer and its version row together.
-        Version v = jdbc.query("select v.version_id, v.object_key, v.deleted, v.last_updated from resource_current c "
+        Version v = jdbc.query("select v.version_id, v.object_key, v.deleted, v.last_updated, c.compartment from resource_current c "
                                 + "join resource_version v on v.tenant = c.tenant and v.resource_type = c.resource_type "
                                 + "and v.resource_id = c.resource_id and v.version_id = c.version_id "
                                 + "where c.tenant = ? and c.resource_type = ? and c.resource_id = ?",
-                        (rs, n) -> new Version(rs.getLong(1), rs.getString(2), rs.getBoolean(3),
-                                rs.getObject(4, OffsetDateTime.class).toInstant()), tenant, type, id)
-                .stream().findFirst().orElseThrow(() -> notFound(type, id));
+                        VERSION_ROW, tenant, type, id)
+                .stream().findFirst().filter(found -> visibility.canRead(found.compartment())).orElseThrow(() -> notFound(type, id));
         if (v.deleted()) {
             throw new ResourceGoneException("Resource " + type + "/" + id + " was deleted (version " + v.version() + ")");
         }
         return load(type, id, v);
     }
 
-    public IBaseResource vread(String type, String id, long version) {
+    /** One version, if it belonged to a compartment the caller may see (else 404, as if absent). */
+    public IBaseResource vread(String type, String id, long version, Visibility visibility) {
         requireValidId(id);
-        Version v = jdbc.query("select version_id, object_key, deleted, last_updated from resource_version "
+        Version v = jdbc.query("select version_id, object_key, deleted, last_updated, compartment from resource_version "
                                 + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
-                        (rs, n) -> new Version(rs.getLong(1), rs.getString(2), rs.getBoolean(3),
-                                rs.getObject(4, OffsetDateTime.class).toInstant()), tenant, type, id, version)
-                .stream().findFirst()
+                        VERSION_ROW, tenant, type, id, version)
+                .stream().findFirst().filter(found -> visibility.canRead(found.compartment()))
                 .orElseThrow(() -> new ResourceNotFoundException("Resource " + type + "/" + id + " has no version " + version));
         if (v.deleted()) {
             throw new ResourceGoneException("Version " + version + " of " + type + "/" + id + " is a deletion");
@@ -153,19 +158,21 @@ public final class VaultRepository {
         return load(type, id, v);
     }
 
-    /** Every version of one resource, newest first; deletions are left out. */
-    public List<IBaseResource> history(String type, String id) {
+    /**
+     * Every version of one resource the caller may see, newest first; deletions are left out,
+     * and so are versions that belonged to a compartment the caller may not see.
+     */
+    public List<IBaseResource> history(String type, String id, Visibility visibility) {
         requireValidId(id);
-        List<Version> versions = jdbc.query("select version_id, object_key, deleted, last_updated from resource_version "
+        List<Version> versions = jdbc.query("select version_id, object_key, deleted, last_updated, compartment from resource_version "
                         + "where tenant = ? and resource_type = ? and resource_id = ? order by version_id desc",
-                (rs, n) -> new Version(rs.getLong(1), rs.getString(2), rs.getBoolean(3),
-                        rs.getObject(4, OffsetDateTime.class).toInstant()), tenant, type, id);
-        if (versions.isEmpty()) {
+                VERSION_ROW, tenant, type, id);
+        if (versions.stream().noneMatch(v -> visibility.canRead(v.compartment()))) {
             throw notFound(type, id);
         }
         List<IBaseResource> out = new ArrayList<>();
         for (Version v : versions) {
-            if (!v.deleted()) {
+            if (!v.deleted() && visibility.canRead(v.compartment())) {
                 out.add(load(type, id, v));
             }
         }
@@ -192,7 +199,7 @@ public final class VaultRepository {
      * lastUpdated then id. The matches are fixed when the search runs, so pages read later show
      * the same set whatever is written meanwhile.
      */
-    public List<Match> search(String type, Criteria criteria) {
+    public List<Match> search(String type, Criteria criteria, Visibility visibility) {
         // With token clauses, the first one drives the query through the token index; the rest are EXISTS checks.
         List<TokenClause> clauses = criteria.tokens();
         StringBuilder sql = new StringBuilder();
@@ -213,6 +220,7 @@ public final class VaultRepository {
             args.addAll(List.of(tenant, type));
         }
         sql.append(" and c.deleted = false");
+        args.addAll(restrictTo(visibility, "c.compartment", sql));
         for (List<String> anyOf : criteria.ids()) {
             anyOf.forEach(VaultRepository::requireValidId);
             sql.append(" and c.resource_id in (").append(placeholders(anyOf.size())).append(')');
@@ -249,10 +257,10 @@ public final class VaultRepository {
      */
     public List<IBaseResource> load(List<Map.Entry<String, Match>> page, java.util.concurrent.ExecutorService loaders) {
         if (page.size() <= 1 || loaders == null) {
-            return page.stream().map(e -> vread(e.getKey(), e.getValue().id(), e.getValue().version())).toList();
+            return page.stream().map(e -> vread(e.getKey(), e.getValue().id(), e.getValue().version(), Visibility.ALL)).toList();
         }
         List<java.util.concurrent.Future<IBaseResource>> futures = page.stream()
-                .map(e -> loaders.submit(() -> vread(e.getKey(), e.getValue().id(), e.getValue().version()))).toList();
+                .map(e -> loaders.submit(() -> vread(e.getKey(), e.getValue().id(), e.getValue().version(), Visibility.ALL))).toList();
         List<IBaseResource> out = new ArrayList<>(page.size());
         try {
             for (java.util.concurrent.Future<IBaseResource> f : futures) {
@@ -272,15 +280,16 @@ public final class VaultRepository {
     }
 
     /** Versions of every resource of a type (deletions left out), newest first: the type's history. */
-    public List<Match> typeHistory(String type, Instant since) {
+    public List<Match> typeHistory(String type, Instant since, Visibility visibility) {
         List<Object> args = new ArrayList<>(List.of(tenant, type));
-        String sinceClause = "";
+        StringBuilder where = new StringBuilder();
         if (since != null) {
-            sinceClause = " and last_updated >= ?";
+            where.append(" and last_updated >= ?");
             args.add(utc(since));
         }
+        args.addAll(restrictTo(visibility, "compartment", where));
         List<Match> versions = jdbc.query("select resource_id, version_id from resource_version where tenant = ? "
-                + "and resource_type = ? and deleted = false" + sinceClause + " order by last_updated desc, resource_id, "
+                + "and resource_type = ? and deleted = false" + where + " order by last_updated desc, resource_id, "
                 + "version_id desc limit " + (MAX_MATCHES + 1), (rs, n) -> new Match(rs.getString(1), rs.getLong(2)), args.toArray());
         if (versions.size() > MAX_MATCHES) {
             throw new InvalidRequestException("The history holds more than " + MAX_MATCHES + " versions: narrow it with _since");
@@ -289,9 +298,10 @@ public final class VaultRepository {
     }
 
     /** Everything in a patient's compartment, the Patient first; for Patient/[id]/$everything. */
-    public List<Map.Entry<String, Match>> compartment(String patientId) {
+    public List<Map.Entry<String, Match>> compartment(String patientId, Visibility visibility) {
         requireValidId(patientId);
-        Current patient = current("Patient", patientId).orElseThrow(() -> notFound("Patient", patientId));
+        Current patient = current("Patient", patientId).filter(c -> visibility.canRead(c.compartment()))
+                .orElseThrow(() -> notFound("Patient", patientId));
         if (patient.deleted()) {
             throw new ResourceGoneException("Resource Patient/" + patientId + " was deleted");
         }
@@ -301,14 +311,30 @@ public final class VaultRepository {
                 (rs, n) -> Map.entry(rs.getString(1), new Match(rs.getString(2), rs.getLong(3))), tenant, "Patient/" + patientId);
     }
 
+    /**
+     * Appends the compartment restriction of a restricted caller to a WHERE clause: its own
+     * patient compartments and the shared resources. Returns the arguments to bind.
+     */
+    private static List<Object> restrictTo(Visibility visibility, String column, StringBuilder sql) {
+        if (!visibility.restricted()) {
+            return List.of();
+        }
+        sql.append(" and (").append(column).append(" = ? or ").append(column).append(" in (")
+                .append(placeholders(visibility.patientCompartments().size())).append("))");
+        List<Object> args = new ArrayList<>();
+        args.add(TENANT_COMPARTMENT);
+        args.addAll(visibility.patientCompartments());
+        return args;
+    }
+
     private static String placeholders(int n) {
         return String.join(", ", java.util.Collections.nCopies(n, "?"));
     }
 
     // ------------------------------------------------------------------ internals
 
-    private Written write(String type, String id, IBaseResource resource, Long expectedVersion) {
-        Prepared prepared = prepare(type, id, resource, expectedVersion);
+    private Written write(String type, String id, IBaseResource resource, Long expectedVersion, Visibility visibility) {
+        Prepared prepared = prepare(type, id, resource, expectedVersion, visibility);
         commit(List.of(prepared));
         return new Written(resource, prepared.previous() == null);
     }
@@ -322,9 +348,12 @@ public final class VaultRepository {
     }
 
     /** Assigns version and lastUpdated, seals and stores the envelope; indexes nothing. */
-    public Prepared prepare(String type, String id, IBaseResource resource, Long expectedVersion) {
+    public Prepared prepare(String type, String id, IBaseResource resource, Long expectedVersion, Visibility visibility) {
         requireValidId(id);
         Optional<Current> current = current(type, id);
+        if (current.isPresent()) {
+            requireWritable(type, id, current.get().compartment(), visibility);
+        }
         if (expectedVersion != null && current.map(c -> c.version() != expectedVersion).orElse(true)) {
             throw new PreconditionFailedException("If-Match names version " + expectedVersion + " of " + type + "/" + id
                     + " but the current version is " + current.map(c -> String.valueOf(c.version())).orElse("none"));
@@ -336,6 +365,9 @@ public final class VaultRepository {
         any.getMeta().setVersionId(String.valueOf(version));
         any.getMeta().setLastUpdated(Date.from(now));
         String compartment = compartmentOf(type, id, resource);
+        if (!visibility.canWrite(compartment)) {
+            throw new ForbiddenOperationException("This token may only write resources of its own patient's compartment");
+        }
         byte[] json = fhir.newJsonParser().encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
         byte[] envelope = envelopes.seal(kekIdFor(compartment), context(type, id, version), json);
         String objectKey = newObjectKey();
@@ -345,10 +377,21 @@ public final class VaultRepository {
     }
 
     /** A deletion to commit: a new version marked deleted, with no object. */
-    public Prepared prepareDelete(String type, String id) {
+    public Prepared prepareDelete(String type, String id, Visibility visibility) {
         requireValidId(id);
         Current current = current(type, id).orElseThrow(() -> notFound(type, id));
-        return new Prepared(type, id, current.version() + 1, current.version(), null, true, now(), null, Set.of());
+        requireWritable(type, id, current.compartment(), visibility);
+        return new Prepared(type, id, current.version() + 1, current.version(), null, true, now(), current.compartment(), Set.of());
+    }
+
+    /** Someone else's record is absent (404); a visible one the caller may not change is 403. */
+    private static void requireWritable(String type, String id, String compartment, Visibility visibility) {
+        if (!visibility.canRead(compartment)) {
+            throw notFound(type, id);
+        }
+        if (!visibility.canWrite(compartment)) {
+            throw new ForbiddenOperationException("This token may only write resources of its own patient's compartment");
+        }
     }
 
     /** Indexes prepared writes in one database transaction: all become visible, or none. */
@@ -356,7 +399,7 @@ public final class VaultRepository {
         try {
             tx.executeWithoutResult(status -> {
                 for (Prepared w : writes) {
-                    insertVersion(w.type(), w.id(), w.version(), w.objectKey(), w.deleted(), w.lastUpdated());
+                    insertVersion(w);
                     int changed = w.previous() != null
                             ? jdbc.update("update resource_current set version_id = ?, deleted = ?, last_updated = ?, "
                                     + "compartment = coalesce(?, compartment) "
@@ -385,10 +428,14 @@ public final class VaultRepository {
         }
     }
 
-    private void insertVersion(String type, String id, long version, String objectKey, boolean deleted, Instant at) {
+    private void insertVersion(Prepared w) {
         jdbc.update("insert into resource_version (tenant, resource_type, resource_id, version_id, object_key, deleted, "
-                + "last_updated) values (?, ?, ?, ?, ?, ?, ?)", tenant, type, id, version, objectKey, deleted, utc(at));
+                + "last_updated, compartment) values (?, ?, ?, ?, ?, ?, ?, ?)", tenant, w.type(), w.id(), w.version(),
+                w.objectKey(), w.deleted(), utc(w.lastUpdated()), w.compartment());
     }
+
+    private static final org.springframework.jdbc.core.RowMapper<Version> VERSION_ROW = (rs, n) -> new Version(rs.getLong(1),
+            rs.getString(2), rs.getBoolean(3), rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5));
 
     private IBaseResource load(String type, String id, Version v) {
         try {
@@ -403,8 +450,9 @@ public final class VaultRepository {
     }
 
     private Optional<Current> current(String type, String id) {
-        return jdbc.query("select version_id, deleted from resource_current where tenant = ? and resource_type = ? "
-                + "and resource_id = ?", (rs, n) -> new Current(rs.getLong(1), rs.getBoolean(2)), tenant, type, id).stream().findFirst();
+        return jdbc.query("select version_id, deleted, compartment from resource_current where tenant = ? and resource_type = ? "
+                + "and resource_id = ?", (rs, n) -> new Current(rs.getLong(1), rs.getBoolean(2), rs.getString(3)), tenant, type, id)
+                .stream().findFirst();
     }
 
     /** The patient compartment a resource belongs to: the Patient itself, or its subject/patient reference. */

@@ -31,6 +31,9 @@ import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import fr.hdsvault.api.security.AccessPolicy;
+import fr.hdsvault.api.security.Permission;
+import fr.hdsvault.api.security.Visibility;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
 
@@ -44,13 +47,15 @@ public final class VaultResourceProvider implements IResourceProvider {
     private final String typeName;
     private final VaultRepository repository;
     private final java.util.concurrent.ExecutorService loaders;
+    private final AccessPolicy access;
 
     public VaultResourceProvider(Class<? extends IBaseResource> type, String typeName, VaultRepository repository,
-                                 java.util.concurrent.ExecutorService loaders) {
+                                 java.util.concurrent.ExecutorService loaders, AccessPolicy access) {
         this.type = type;
         this.typeName = typeName;
         this.repository = repository;
         this.loaders = loaders;
+        this.access = access;
     }
 
     @Override
@@ -60,8 +65,9 @@ public final class VaultResourceProvider implements IResourceProvider {
 
     @Read(version = true)
     public IBaseResource read(@IdParam IIdType id) {
-        return id.hasVersionIdPart() ? repository.vread(typeName, id.getIdPart(), versionOf(id))
-                : repository.read(typeName, id.getIdPart());
+        Visibility visibility = access.visibility(typeName, Permission.READ);
+        return id.hasVersionIdPart() ? repository.vread(typeName, id.getIdPart(), versionOf(id), visibility)
+                : repository.read(typeName, id.getIdPart(), visibility);
     }
 
     /**
@@ -70,8 +76,11 @@ public final class VaultResourceProvider implements IResourceProvider {
      */
     @Create
     public MethodOutcome create(@ResourceParam IBaseResource resource, @ConditionalUrlParam String ifNoneExist) {
+        Visibility visibility = access.visibility(typeName, Permission.CREATE);
         if (ifNoneExist != null) {
-            List<VaultRepository.Match> existing = repository.search(typeName, conditionalCriteria(ifNoneExist));
+            // Matches are searched among what the caller may see: another patient's record neither blocks nor leaks.
+            List<VaultRepository.Match> existing = repository.search(typeName, conditionalCriteria(ifNoneExist),
+                    access.visibility(typeName, Permission.SEARCH));
             if (existing.size() > 1) {
                 throw new PreconditionFailedException("If-None-Exist matches " + existing.size() + " resources");
             }
@@ -79,11 +88,11 @@ public final class VaultResourceProvider implements IResourceProvider {
                 VaultRepository.Match m = existing.get(0);
                 MethodOutcome found = new MethodOutcome(new org.hl7.fhir.r4.model.IdType(typeName, m.id(), String.valueOf(m.version())));
                 found.setCreated(false);
-                found.setResource(repository.vread(typeName, m.id(), m.version()));
+                found.setResource(repository.vread(typeName, m.id(), m.version(), Visibility.ALL));
                 return found;
             }
         }
-        return outcome(repository.create(typeName, resource));
+        return outcome(repository.create(typeName, resource, visibility));
     }
 
     /** The criteria of an If-None-Exist header: identifier and _id only. */
@@ -116,12 +125,12 @@ public final class VaultResourceProvider implements IResourceProvider {
     @Update
     public MethodOutcome update(@IdParam IIdType id, @ResourceParam IBaseResource resource) {
         Long expected = id.hasVersionIdPart() ? versionOf(id) : null;
-        return outcome(repository.update(typeName, id.getIdPart(), resource, expected));
+        return outcome(repository.update(typeName, id.getIdPart(), resource, expected, access.visibility(typeName, Permission.UPDATE)));
     }
 
     @Delete
     public MethodOutcome delete(@IdParam IIdType id) {
-        repository.delete(typeName, id.getIdPart());
+        repository.delete(typeName, id.getIdPart(), access.visibility(typeName, Permission.DELETE));
         return new MethodOutcome();
     }
 
@@ -140,6 +149,7 @@ public final class VaultResourceProvider implements IResourceProvider {
             @OptionalParam(name = "code") TokenAndListParam code,
             @Sort SortSpec sort,
             @Count Integer count) {
+        Visibility visibility = access.visibility(typeName, Permission.SEARCH);
         requireSupported("identifier", identifier);
         requireSupported("code", code);
         requireSupported("patient", patient);
@@ -160,7 +170,7 @@ public final class VaultResourceProvider implements IResourceProvider {
         Instant to = lastUpdated == null || lastUpdated.getUpperBoundAsInstant() == null ? null
                 : lastUpdated.getUpperBoundAsInstant().toInstant();
         List<VaultRepository.Match> matches = repository.search(typeName,
-                new VaultRepository.Criteria(idClauses, from, to, clauses, newestFirst(sort)));
+                new VaultRepository.Criteria(idClauses, from, to, clauses, newestFirst(sort)), visibility);
         return new VaultSearchResults(repository, loaders, typeName, matches, count);
     }
 
@@ -228,14 +238,15 @@ public final class VaultResourceProvider implements IResourceProvider {
 
     @History
     public List<IBaseResource> history(@IdParam IIdType id) {
-        return repository.history(typeName, id.getIdPart());
+        return repository.history(typeName, id.getIdPart(), access.visibility(typeName, Permission.READ));
     }
 
     /** Type history: every version of every resource of the type, newest first, paged. */
     @History
     public IBundleProvider typeHistory(@Since Date since, @Count Integer count) {
         return new VaultSearchResults(repository, loaders, typeName,
-                repository.typeHistory(typeName, since == null ? null : since.toInstant()), count);
+                repository.typeHistory(typeName, since == null ? null : since.toInstant(), access.visibility(typeName, Permission.SEARCH)),
+                count);
     }
 
     private static MethodOutcome outcome(VaultRepository.Written written) {

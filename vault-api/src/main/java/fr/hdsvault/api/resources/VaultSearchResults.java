@@ -1,6 +1,7 @@
 package fr.hdsvault.api.resources;
 
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import fr.hdsvault.api.security.AccessPolicy;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
@@ -22,6 +23,8 @@ final class VaultSearchResults implements IBundleProvider {
     private final List<Map.Entry<String, VaultRepository.Match>> matches;
     private final Instant published;
     private final Integer pageSize;
+    /** Whose search this is: its pages are served back to the same grants only. */
+    private final String owner;
 
     VaultSearchResults(VaultRepository repository, ExecutorService loaders, String type, List<VaultRepository.Match> matches,
                        Integer pageSize) {
@@ -36,6 +39,11 @@ final class VaultSearchResults implements IBundleProvider {
         this.matches = List.copyOf(matches);
         this.published = Instant.now();
         this.pageSize = pageSize;
+        this.owner = AccessPolicy.currentCaller().grantKey();
+    }
+
+    String owner() {
+        return owner;
     }
 
     @Override

@@ -33,9 +33,16 @@ public final class FhirAuthenticationEntryPoint implements AuthenticationEntryPo
         bearer.commence(request, response, e);
         String why = request.getHeader("Authorization") == null
                 ? "Authentication required: send a bearer token (Authorization: Bearer ...)"
-                : "The bearer token was refused: it is malformed, expired, not yet valid, or not issued for this vault";
+                : "The bearer token was refused: " + reason(e);
         OperationOutcomes.write(fhir, response, HttpServletResponse.SC_UNAUTHORIZED,
                 OperationOutcomes.error(OperationOutcome.IssueType.LOGIN, why));
+    }
+
+    /** Spring's and the vault's own reasons name the failed check, never the token's content. */
+    private static String reason(AuthenticationException e) {
+        String message = e.getMessage();
+        return message == null || message.isBlank()
+                ? "it is malformed, expired, not yet valid, or not issued for this vault" : message;
     }
 
     @Override

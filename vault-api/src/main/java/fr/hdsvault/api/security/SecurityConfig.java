@@ -3,57 +3,134 @@ package fr.hdsvault.api.security;
 import ca.uhn.fhir.context.FhirContext;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.server.Ssl;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.boot.web.server.AbstractConfigurableWebServerFactory;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2Error;
+import org.springframework.security.oauth2.core.OAuth2TokenValidator;
 import org.springframework.security.oauth2.core.OAuth2TokenValidatorResult;
 import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
+import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.oauth2.jwt.JwtDecoders;
 import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
-import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.intercept.AuthorizationFilter;
+import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter;
 
 /**
- * Every request needs a valid bearer token of this vault's issuer, except the FHIR
- * CapabilityStatement (public, as FHIR and SMART clients expect) and the health probes.
- * Roles and SMART scopes are enforced by the access-control issue; here a valid token suffices.
+ * Authentication and the coarse, per-path rules (Spring Security resource server):
+ * <ul>
+ *   <li>public: the CapabilityStatement, the SMART configuration, the single-node JWKS, health probes;</li>
+ *   <li>{@code /fhir/**}: practitioners, patients and auditors (what each may see is decided per
+ *       resource by {@link AccessPolicy}); operators never reach a clinical resource;</li>
+ *   <li>{@code /admin/**}: operators (backups, drills, key rotation);</li>
+ *   <li>everything else: authenticated.</li>
+ * </ul>
+ * Tokens come from the configured OpenID Connect provider, or else from the single-node issuer;
+ * client certificates from the configured CA when mutual TLS is on.
  */
 @Configuration
+@EnableConfigurationProperties(SecurityProperties.class)
 public class SecurityConfig {
 
+    static final String[] PUBLIC_GETS = {"/fhir/metadata", SmartConfigurationServlet.FHIR_PATH, SmartConfigurationServlet.ROOT_PATH,
+            SmartConfigurationServlet.JWKS_PATH, "/actuator/health", "/actuator/health/**"};
+
     @Bean
-    JwtDecoder jwtDecoder(TokenIssuer issuer) {
-        NimbusJwtDecoder decoder = NimbusJwtDecoder
-                .withJwkSource(new ImmutableJWKSet<>(new JWKSet(issuer.verificationKey())))
-                .jwsAlgorithm(SignatureAlgorithm.RS256)
-                .build();
-        decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(
-                JwtValidators.createDefaultWithIssuer(issuer.issuer()),
-                jwt -> jwt.getAudience() != null && jwt.getAudience().contains(TokenIssuer.AUDIENCE)
-                        ? OAuth2TokenValidatorResult.success()
-                        : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token",
-                                "The token is not issued for audience " + TokenIssuer.AUDIENCE, null))));
+    AccessPolicy accessPolicy(SecurityProperties properties) {
+        return new AccessPolicy(properties.breakGlass().enabled());
+    }
+
+    @Bean
+    JwtDecoder jwtDecoder(TokenIssuer issuer, SecurityProperties properties) {
+        SecurityProperties.Oidc oidc = properties.oidc();
+        NimbusJwtDecoder decoder;
+        List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
+        if (!oidc.external()) {
+            decoder = NimbusJwtDecoder.withJwkSource(new ImmutableJWKSet<>(new JWKSet(issuer.verificationKey())))
+                    .jwsAlgorithm(SignatureAlgorithm.RS256).build();
+            validators.add(JwtValidators.createDefaultWithIssuer(issuer.issuer()));
+        } else if (SecurityProperties.notBlank(oidc.jwkSetUri())) {
+            // The JWK set is fetched, cached and fetched again on an unknown key id: keys rotate without a restart.
+            decoder = NimbusJwtDecoder.withJwkSetUri(oidc.jwkSetUri())
+                    .jwsAlgorithms(a -> a.addAll(List.of(SignatureAlgorithm.RS256, SignatureAlgorithm.PS256, SignatureAlgorithm.ES256)))
+                    .build();
+            validators.add(SecurityProperties.notBlank(oidc.issuerUri())
+                    ? JwtValidators.createDefaultWithIssuer(oidc.issuerUri()) : JwtValidators.createDefault());
+        } else {
+            decoder = (NimbusJwtDecoder) JwtDecoders.fromIssuerLocation(oidc.issuerUri());
+            validators.add(JwtValidators.createDefaultWithIssuer(oidc.issuerUri()));
+        }
+        String audience = oidc.external() ? oidc.audience() : TokenIssuer.AUDIENCE;
+        validators.add(jwt -> jwt.getAudience() != null && jwt.getAudience().contains(audience)
+                ? OAuth2TokenValidatorResult.success()
+                : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token",
+                        "The token is not issued for audience " + audience, null)));
+        decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(validators));
         return decoder;
     }
 
     @Bean
-    SecurityFilterChain securityFilterChain(HttpSecurity http, JwtDecoder decoder, FhirContext fhir) throws Exception {
+    SecurityFilterChain securityFilterChain(HttpSecurity http, JwtDecoder decoder, FhirContext fhir,
+                                            SecurityProperties properties) throws Exception {
         FhirAuthenticationEntryPoint outcomes = new FhirAuthenticationEntryPoint(fhir);
+        SecurityProperties.Oidc oidc = properties.oidc();
+        CallerJwtConverter callers = new CallerJwtConverter(oidc.external() ? oidc.roleClaim() : TokenIssuer.ROLE_CLAIM,
+                oidc.external() ? Role.fromClaim(oidc.defaultRole()).orElse(null) : null);
         http.authorizeHttpRequests(a -> a
-                        .requestMatchers(HttpMethod.GET, "/fhir/metadata").permitAll()
-                        .requestMatchers(HttpMethod.GET, "/actuator/health", "/actuator/health/**").permitAll()
+                        .requestMatchers(HttpMethod.GET, PUBLIC_GETS).permitAll()
+                        .requestMatchers("/fhir/**").hasAnyRole(Role.PRACTITIONER.name(), Role.PATIENT.name(), Role.AUDITOR.name())
+                        .requestMatchers("/admin/**").hasRole(Role.OPERATOR.name())
                         .anyRequest().authenticated())
-                .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(decoder))
+                .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(decoder).jwtAuthenticationConverter(callers))
                         .authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes))
                 .exceptionHandling(e -> e.authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes))
+                .addFilterBefore(new RateLimitFilter(properties.rateLimit(), fhir), AuthorizationFilter.class)
                 .csrf(c -> c.disable())
+                .cors(c -> c.disable())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-                .headers(h -> h.cacheControl(c -> { }));
+                // Spring's defaults (HSTS, nosniff, frame DENY, Cache-Control no-store) plus what an API needs.
+                .headers(h -> h
+                        .referrerPolicy(r -> r.policy(ReferrerPolicyHeaderWriter.ReferrerPolicy.NO_REFERRER))
+                        .contentSecurityPolicy(c -> c.policyDirectives("default-src 'none'; frame-ancestors 'none'")));
+        if (properties.mtls().enabled()) {
+            ClientCertificates certificates = new ClientCertificates(properties.mtls().clients());
+            http.x509(x -> x.subjectPrincipalRegex("CN=(.*?)(?:,|$)").authenticationUserDetailsService(certificates));
+        }
         return http.build();
     }
 
+    /**
+     * With mutual TLS on, the TLS layer asks for (but does not require) a client certificate and
+     * accepts only those of the configured CA; bearer tokens keep working for everyone else.
+     */
+    @Bean
+    WebServerFactoryCustomizer<AbstractConfigurableWebServerFactory> clientCertificateTls(SecurityProperties properties) {
+        return factory -> {
+            if (properties.mtls().enabled() && factory.getSsl() != null) {
+                factory.getSsl().setClientAuth(Ssl.ClientAuth.WANT);
+                factory.getSsl().setTrustCertificate(Path.of(properties.mtls().trustedCa()).toUri().toString());
+            }
+        };
+    }
+
+    @Bean
+    ServletRegistrationBean<SmartConfigurationServlet> smartConfiguration(TokenIssuer issuer, SecurityProperties properties) {
+        SmartConfigurationServlet servlet = new SmartConfigurationServlet(properties.oidc().external() ? null : issuer, properties);
+        return new ServletRegistrationBean<>(servlet, SmartConfigurationServlet.FHIR_PATH, SmartConfigurationServlet.ROOT_PATH,
+                SmartConfigurationServlet.JWKS_PATH);
+    }
 }

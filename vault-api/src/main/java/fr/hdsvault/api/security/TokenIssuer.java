@@ -91,8 +91,10 @@ public final class TokenIssuer {
                 .expirationTime(Date.from(now.plus(grant.ttl())))
                 .jwtID(UUID.randomUUID().toString())
                 .claim(ROLE_CLAIM, grant.role());
-        if (grant.scope() != null) {
-            claims.claim("scope", grant.scope());
+        // Without explicit scopes, a token carries its role's default ones: access is always stated in the token.
+        String scope = grant.scope() != null ? grant.scope() : Role.fromClaim(grant.role()).map(Role::defaultScopes).orElse(null);
+        if (scope != null) {
+            claims.claim("scope", scope);
         }
         if (grant.patient() != null) {
             claims.claim("patient", grant.patient());

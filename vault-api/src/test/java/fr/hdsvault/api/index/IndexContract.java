@@ -2,9 +2,16 @@ package fr.hdsvault.api.index;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static fr.hdsvault.api.security.Visibility.ALL;
 
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.server.exceptions.ForbiddenOperationException;
 import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import fr.hdsvault.api.security.Visibility;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Practitioner;
+import org.hl7.fhir.r4.model.Reference;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
 import fr.hdsvault.api.resources.VaultRepository;
@@ -122,15 +129,15 @@ abstract class IndexContract {
         open();
         Patient p = new Patient();
         p.addName().setFamily("Index-Contract");
-        String id = repository.create("Patient", p).resource().getIdElement().getIdPart();
-        Patient changed = (Patient) repository.read("Patient", id);
+        String id = repository.create("Patient", p, ALL).resource().getIdElement().getIdPart();
+        Patient changed = (Patient) repository.read("Patient", id, ALL);
         changed.getNameFirstRep().setFamily("Index-Contract-2");
-        repository.update("Patient", id, changed, 1L);
-        assertThat(((Patient) repository.vread("Patient", id, 1)).getNameFirstRep().getFamily()).isEqualTo("Index-Contract");
-        assertThat(repository.history("Patient", id)).extracting(r -> r.getMeta().getVersionId()).containsExactly("2", "1");
-        assertThatThrownBy(() -> repository.update("Patient", id, changed, 1L)).isInstanceOf(PreconditionFailedException.class);
-        repository.delete("Patient", id);
-        assertThatThrownBy(() -> repository.read("Patient", id)).isInstanceOf(ResourceGoneException.class);
+        repository.update("Patient", id, changed, 1L, ALL);
+        assertThat(((Patient) repository.vread("Patient", id, 1, ALL)).getNameFirstRep().getFamily()).isEqualTo("Index-Contract");
+        assertThat(repository.history("Patient", id, ALL)).extracting(r -> r.getMeta().getVersionId()).containsExactly("2", "1");
+        assertThatThrownBy(() -> repository.update("Patient", id, changed, 1L, ALL)).isInstanceOf(PreconditionFailedException.class);
+        repository.delete("Patient", id, ALL);
+        assertThatThrownBy(() -> repository.read("Patient", id, ALL)).isInstanceOf(ResourceGoneException.class);
         assertThat(jdbc.queryForObject("select count(*) from resource_version where resource_id = ?", Integer.class, id)).isEqualTo(3);
         // The index holds no clinical value: the family name is in no row.
         assertThat(jdbc.queryForList("select * from resource_version").toString()).doesNotContain("Index-Contract");
@@ -144,15 +151,15 @@ abstract class IndexContract {
         a.addIdentifier().setSystem("urn:oid:1.2.250.1.213.1.4.8").setValue("1111");
         Patient b = new Patient();
         b.addIdentifier().setSystem("urn:oid:1.2.250.1.213.1.4.8").setValue("2222");
-        String idA = repository.create("Patient", a).resource().getIdElement().getIdPart();
-        String idB = repository.create("Patient", b).resource().getIdElement().getIdPart();
+        String idA = repository.create("Patient", a, ALL).resource().getIdElement().getIdPart();
+        String idB = repository.create("Patient", b, ALL).resource().getIdElement().getIdPart();
         String tokenA = repository.searchTokens().tokenQuery("identifier", "urn:oid:1.2.250.1.213.1.4.8", "1111");
         String tokenAnyB = repository.searchTokens().tokenQuery("identifier", null, "2222");
         var byToken = repository.search("Patient", new VaultRepository.Criteria(List.of(), null, null,
-                List.of(new VaultRepository.TokenClause("identifier", List.of(tokenA, tokenAnyB))), true));
+                List.of(new VaultRepository.TokenClause("identifier", List.of(tokenA, tokenAnyB))), true), ALL);
         assertThat(byToken).extracting(VaultRepository.Match::id).containsExactly(idB, idA);
         var both = repository.search("Patient", new VaultRepository.Criteria(List.of(List.of(idA)), Instant.now().minusSeconds(60),
-                null, List.of(new VaultRepository.TokenClause("identifier", List.of(tokenA))), false));
+                null, List.of(new VaultRepository.TokenClause("identifier", List.of(tokenA))), false), ALL);
         assertThat(both).extracting(VaultRepository.Match::id).containsExactly(idA);
     }
 
@@ -161,14 +168,14 @@ abstract class IndexContract {
         open();
         Patient p = new Patient();
         p.addName().setFamily("Race");
-        String id = repository.create("Patient", p).resource().getIdElement().getIdPart();
+        String id = repository.create("Patient", p, ALL).resource().getIdElement().getIdPart();
         AtomicInteger wins = new AtomicInteger();
         AtomicInteger conflicts = new AtomicInteger();
         List<CompletableFuture<Void>> writers = java.util.stream.IntStream.range(0, 6).mapToObj(i -> CompletableFuture.runAsync(() -> {
             Patient v = new Patient();
             v.addName().setFamily("Race-" + i);
             try {
-                repository.update("Patient", id, v, 1L);
+                repository.update("Patient", id, v, 1L, ALL);
                 wins.incrementAndGet();
             } catch (PreconditionFailedException | ResourceVersionConflictException e) {
                 conflicts.incrementAndGet();
@@ -177,7 +184,69 @@ abstract class IndexContract {
         writers.forEach(CompletableFuture::join);
         assertThat(wins.get()).isEqualTo(1);
         assertThat(conflicts.get()).isEqualTo(5);
-        IBaseResource current = repository.read("Patient", id);
+        IBaseResource current = repository.read("Patient", id, ALL);
         assertThat(current.getMeta().getVersionId()).isEqualTo("2");
+    }
+
+    /**
+     * Compartment filtering is done by the index queries themselves, so that a restricted
+     * caller's searches, totals and histories hold only what it may see, on this database too.
+     */
+    @Test
+    void aRestrictedCallerSeesItsCompartmentAndSharedResourcesOnly() {
+        open();
+        String a = repository.create("Patient", new Patient(), ALL).resource().getIdElement().getIdPart();
+        String b = repository.create("Patient", new Patient(), ALL).resource().getIdElement().getIdPart();
+        String obsA = repository.create("Observation", observationOf(a), ALL).resource().getIdElement().getIdPart();
+        String obsB = repository.create("Observation", observationOf(b), ALL).resource().getIdElement().getIdPart();
+        String doctor = repository.create("Practitioner", new Practitioner(), ALL).resource().getIdElement().getIdPart();
+        Visibility onlyA = Visibility.patient(a);
+        VaultRepository.Criteria everything = new VaultRepository.Criteria(List.of(), null, null, List.of(), false);
+
+        assertThat(repository.search("Observation", everything, onlyA)).extracting(VaultRepository.Match::id)
+                .contains(obsA).doesNotContain(obsB);
+        assertThat(repository.search("Practitioner", everything, onlyA)).extracting(VaultRepository.Match::id).contains(doctor);
+        assertThat(repository.read("Observation", obsA, onlyA)).isNotNull();
+        // Another patient's record and a record that does not exist answer alike.
+        assertThatThrownBy(() -> repository.read("Observation", obsB, onlyA)).isInstanceOf(ResourceNotFoundException.class)
+                .hasMessage(catchMessage(() -> repository.read("Observation", "no-such-id", onlyA)).replace("no-such-id", obsB));
+        assertThatThrownBy(() -> repository.history("Observation", obsB, onlyA)).isInstanceOf(ResourceNotFoundException.class);
+        assertThatThrownBy(() -> repository.compartment(b, onlyA)).isInstanceOf(ResourceNotFoundException.class);
+        assertThat(repository.typeHistory("Observation", null, onlyA)).extracting(VaultRepository.Match::id)
+                .contains(obsA).doesNotContain(obsB);
+        // Writes: never into another compartment, never to shared resources.
+        assertThatThrownBy(() -> repository.create("Observation", observationOf(b), onlyA)).isInstanceOf(ForbiddenOperationException.class);
+        assertThatThrownBy(() -> repository.update("Observation", obsB, observationOf(a), null, onlyA))
+                .isInstanceOf(ResourceNotFoundException.class);
+        assertThatThrownBy(() -> repository.update("Practitioner", doctor, new Practitioner(), null, onlyA))
+                .isInstanceOf(ForbiddenOperationException.class);
+        assertThatThrownBy(() -> repository.delete("Observation", obsB, onlyA)).isInstanceOf(ResourceNotFoundException.class);
+        assertThat(repository.read("Observation", obsB, ALL)).isNotNull();
+
+        // A resource moved to another patient: its old version stays with the old patient, the new one with the new.
+        repository.update("Observation", obsA, observationOf(b), 1L, ALL);
+        assertThat(repository.vread("Observation", obsA, 1, onlyA)).isNotNull();
+        assertThatThrownBy(() -> repository.read("Observation", obsA, onlyA)).isInstanceOf(ResourceNotFoundException.class);
+        assertThatThrownBy(() -> repository.vread("Observation", obsA, 2, Visibility.patient(a)))
+                .isInstanceOf(ResourceNotFoundException.class);
+        assertThat(repository.history("Observation", obsA, onlyA)).extracting(r -> r.getMeta().getVersionId()).containsExactly("1");
+        assertThat(repository.history("Observation", obsA, Visibility.patient(b))).extracting(r -> r.getMeta().getVersionId())
+                .containsExactly("2");
+    }
+
+    private static Observation observationOf(String patientId) {
+        Observation o = new Observation();
+        o.setSubject(new Reference("Patient/" + patientId));
+        o.getCode().setText("test");
+        return o;
+    }
+
+    private static String catchMessage(Runnable r) {
+        try {
+            r.run();
+            throw new AssertionError("expected a failure");
+        } catch (RuntimeException e) {
+            return e.getMessage();
+        }
     }
 }

@@ -1,0 +1,51 @@
+package fr.hdsvault.api.security;
+
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * {@code vault.security.*}: where tokens come from, break-glass, rate limits, mutual TLS.
+ * Defaults are the safe ones (docs/access-control.md).
+ */
+@ConfigurationProperties("vault.security")
+public record SecurityProperties(
+        @DefaultValue Oidc oidc,
+        @DefaultValue BreakGlass breakGlass,
+        @DefaultValue RateLimit rateLimit,
+        @DefaultValue Mtls mtls) {
+
+    /**
+     * An external OpenID Connect provider. With neither URI set, the vault's single-node issuer
+     * (data directory key, {@code vault token}) is the only one trusted.
+     */
+    public record Oidc(String issuerUri, String jwkSetUri, @DefaultValue("hds-vault") String audience,
+                       @DefaultValue("vault_role") String roleClaim, String defaultRole,
+                       String authorizationEndpoint, String tokenEndpoint) {
+        public boolean external() {
+            return notBlank(issuerUri) || notBlank(jwkSetUri);
+        }
+    }
+
+    public record BreakGlass(@DefaultValue("false") boolean enabled) {
+    }
+
+    /** Token bucket per caller: {@code perSecond} sustained, {@code burst} at once; 0 turns it off. */
+    public record RateLimit(@DefaultValue("1000") double perSecond, @DefaultValue("2000") int burst) {
+    }
+
+    /** Client certificates issued by {@code trustedCa} (PEM) identify the systems listed in {@code clients}. */
+    public record Mtls(String trustedCa, @DefaultValue List<Client> clients) {
+        public boolean enabled() {
+            return notBlank(trustedCa);
+        }
+    }
+
+    /** A system client: the certificate's subject CN, and the role and scopes it acts with. */
+    public record Client(String commonName, String role, String scope) {
+    }
+
+    static boolean notBlank(String s) {
+        return s != null && !s.isBlank();
+    }
+}

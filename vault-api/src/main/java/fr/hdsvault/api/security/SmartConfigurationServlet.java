@@ -1,0 +1,84 @@
+package fr.hdsvault.api.security;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.util.JSONObjectUtils;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code [base]/.well-known/smart-configuration} (SMART App Launch v2), public: what a client
+ * needs to find the authorization server and which scopes the vault understands. In single-node
+ * mode tokens come from {@code vault token}, so no authorization or token endpoint is announced,
+ * and the issuer's public key is published at {@code /.well-known/jwks.json}.
+ */
+final class SmartConfigurationServlet extends HttpServlet {
+
+    static final String FHIR_PATH = "/fhir/.well-known/smart-configuration";
+    static final String ROOT_PATH = "/.well-known/smart-configuration";
+    static final String JWKS_PATH = "/.well-known/jwks.json";
+
+    private final transient TokenIssuer singleNode;
+    private final transient SecurityProperties.Oidc oidc;
+
+    /** @param singleNode the local issuer, or null when an external OpenID Connect provider issues tokens */
+    SmartConfigurationServlet(TokenIssuer singleNode, SecurityProperties properties) {
+        this.singleNode = singleNode;
+        this.oidc = properties.oidc();
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        String json;
+        if (request.getRequestURI().equals(JWKS_PATH)) {
+            if (singleNode == null) {
+                response.sendError(HttpServletResponse.SC_NOT_FOUND);
+                return;
+            }
+            json = new JWKSet(singleNode.verificationKey()).toString(true);
+        } else {
+            json = JSONObjectUtils.toJSONString(configuration(request));
+        }
+        response.setContentType("application/json");
+        response.setCharacterEncoding(StandardCharsets.UTF_8.name());
+        response.getWriter().write(json);
+    }
+
+    private Map<String, Object> configuration(HttpServletRequest request) {
+        String origin = request.getScheme() + "://" + request.getServerName() + ":" + request.getServerPort();
+        Map<String, Object> c = new LinkedHashMap<>();
+        if (singleNode != null) {
+            c.put("issuer", singleNode.issuer());
+            c.put("jwks_uri", origin + JWKS_PATH);
+        } else {
+            putIfSet(c, "issuer", oidc.issuerUri());
+            putIfSet(c, "jwks_uri", oidc.jwkSetUri());
+            putIfSet(c, "authorization_endpoint", oidc.authorizationEndpoint());
+            putIfSet(c, "token_endpoint", oidc.tokenEndpoint());
+            c.put("grant_types_supported", List.of("authorization_code", "client_credentials"));
+            c.put("response_types_supported", List.of("code"));
+            c.put("code_challenge_methods_supported", List.of("S256"));
+            c.put("token_endpoint_auth_methods_supported", List.of("private_key_jwt"));
+        }
+        c.put("scopes_supported", List.of("openid", "fhirUser", "launch/patient", "patient/*.rs", "patient/*.cruds",
+                "user/*.rs", "user/*.cruds", "system/*.rs", "system/*.cruds"));
+        List<String> capabilities = new java.util.ArrayList<>(List.of("permission-v1", "permission-v2",
+                "permission-patient", "permission-user"));
+        if (singleNode == null) { // launching needs the provider's authorization endpoint
+            capabilities.addAll(List.of("launch-standalone", "context-standalone-patient", "client-confidential-asymmetric"));
+        }
+        c.put("capabilities", capabilities);
+        return c;
+    }
+
+    private static void putIfSet(Map<String, Object> map, String key, String value) {
+        if (SecurityProperties.notBlank(value)) {
+            map.put(key, value);
+        }
+    }
+}
