@@ -171,4 +171,12 @@ class VaultSecurityTest {
         com.nimbusds.jwt.SignedJWT jwt = com.nimbusds.jwt.SignedJWT.parse(token(Duration.ofMinutes(5)));
         assertThat(jwt.verify(new com.nimbusds.jose.crypto.RSASSAVerifier(set.getKeys().get(0).toRSAKey()))).isTrue();
     }
+
+    @Test
+    void breakGlassIsRefusedUnlessConfigured() throws Exception {
+        HttpResponse<String> r = vault.send("GET", "/fhir/Patient?_count=1", token(Duration.ofMinutes(5)), null,
+                "X-Break-Glass-Reason", "emergency");
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(r.body()).contains("Break-glass access is not enabled");
+    }
 }
