@@ -36,8 +36,8 @@ final class SmartConfigurationServlet extends HttpServlet {
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
         String json;
         if (request.getRequestURI().equals(JWKS_PATH)) {
-            if (singleNode == null) {
-                response.sendError(HttpServletResponse.SC_NOT_FOUND);
+            if (singleNode == null) { // the provider publishes its own keys
+                response.setStatus(HttpServletResponse.SC_NOT_FOUND);
                 return;
             }
             json = new JWKSet(singleNode.verificationKey()).toString(true);
