@@ -34,7 +34,8 @@ final class TestTokens {
 
     /** Signs with the single-node issuer key of a vault's data directory. */
     static TestTokens ofVault(Path dataDir) throws Exception {
-        RSAKey key = RSAKey.parse(Files.readString(dataDir.resolve("keys").resolve("jwt-issuer.jwk")));
+        RSAKey key = (RSAKey) com.nimbusds.jose.jwk.JWKSet.parse(Files.readString(dataDir.resolve("keys").resolve("jwt-issuer.jwks")))
+                .getKeys().get(0);
         String id = Files.readString(dataDir.resolve("vault-id")).strip();
         return new TestTokens(key, "urn:hds-vault:" + id, "hds-vault");
     }

@@ -165,11 +165,11 @@ class VaultSecurityTest {
         HttpResponse<String> jwks = vault.get(URI.create(jwksUri).getPath(), null);
         assertThat(jwks.statusCode()).isEqualTo(200);
         com.nimbusds.jose.jwk.JWKSet set = com.nimbusds.jose.jwk.JWKSet.parse(jwks.body());
-        assertThat(set.getKeys()).hasSize(1);
-        assertThat(set.getKeys().get(0).isPrivate()).isFalse();
+        assertThat(set.getKeys()).isNotEmpty().noneMatch(com.nimbusds.jose.jwk.JWK::isPrivate);
         // The published key verifies this vault's tokens.
         com.nimbusds.jwt.SignedJWT jwt = com.nimbusds.jwt.SignedJWT.parse(token(Duration.ofMinutes(5)));
-        assertThat(jwt.verify(new com.nimbusds.jose.crypto.RSASSAVerifier(set.getKeys().get(0).toRSAKey()))).isTrue();
+        com.nimbusds.jose.jwk.JWK published = set.getKeyByKeyId(jwt.getHeader().getKeyID());
+        assertThat(jwt.verify(new com.nimbusds.jose.crypto.RSASSAVerifier(published.toRSAKey()))).isTrue();
     }
 
     @Test
@@ -178,5 +178,26 @@ class VaultSecurityTest {
                 "X-Break-Glass-Reason", "emergency");
         assertThat(r.statusCode()).isEqualTo(403);
         assertThat(r.body()).contains("Break-glass access is not enabled");
+    }
+
+    @Test
+    void theIssuerKeyRotatesWithoutARestart() throws Exception {
+        String beforeRotation = token(Duration.ofMinutes(5));
+        java.io.StringWriter out = new java.io.StringWriter();
+        int exit = new picocli.CommandLine(new fr.hdsvault.api.cli.RotateIssuerKeyCommand()).setOut(new java.io.PrintWriter(out))
+                .execute("--data-dir", dir.resolve("vault").toString());
+        assertThat(exit).isZero();
+        String newKeyId = out.toString().strip();
+        String afterRotation = token(Duration.ofMinutes(5));
+        assertThat(com.nimbusds.jwt.SignedJWT.parse(afterRotation).getHeader().getKeyID()).isEqualTo(newKeyId);
+        assertThat(vault.get("/fhir/Patient?_count=1", afterRotation).statusCode()).isEqualTo(200);
+        assertThat(vault.get("/fhir/Patient?_count=1", beforeRotation).statusCode()).as("previous key still trusted").isEqualTo(200);
+        assertThat(vault.get("/.well-known/jwks.json", null).body()).contains(newKeyId);
+        // A second rotation drops the oldest key: its tokens stop working once the vault rechecks (every 5 s).
+        issuer.rotate();
+        Thread.sleep(5_500);
+        assertThat(vault.get("/fhir/Patient?_count=1", beforeRotation).statusCode()).isEqualTo(401);
+        assertThat(vault.get("/fhir/Patient?_count=1", afterRotation).statusCode()).isEqualTo(200);
+        assertThat(vault.get("/fhir/Patient?_count=1", token(Duration.ofMinutes(5))).statusCode()).isEqualTo(200);
     }
 }

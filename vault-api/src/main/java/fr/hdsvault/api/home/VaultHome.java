@@ -19,7 +19,7 @@ import java.util.UUID;
  * vault-id              this vault's identity (issuer of its tokens)
  * tls/                  local CA (ca.pem) and server certificate (DevPki)
  * keys/root.p12         root key store; keys/root.passphrase unless VAULT_ROOT_PASSPHRASE is set
- * keys/jwt-issuer.jwk   the single-node token signing key
+ * keys/jwt-issuer.jwks  the single-node token signing keys (newest first; the previous one kept for verification)
  * s3/                   the embedded S3 store
  * </pre>
  *

@@ -1,8 +1,6 @@
 package fr.hdsvault.api.security;
 
 import ca.uhn.fhir.context.FhirContext;
-import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,13 +53,17 @@ public class SecurityConfig {
     }
 
     @Bean
-    JwtDecoder jwtDecoder(TokenIssuer issuer, SecurityProperties properties) {
+    TokenIssuer.VerificationKeys issuerKeys(TokenIssuer issuer) {
+        return issuer.verificationKeys();
+    }
+
+    @Bean
+    JwtDecoder jwtDecoder(TokenIssuer issuer, TokenIssuer.VerificationKeys issuerKeys, SecurityProperties properties) {
         SecurityProperties.Oidc oidc = properties.oidc();
         NimbusJwtDecoder decoder;
         List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
         if (!oidc.external()) {
-            decoder = NimbusJwtDecoder.withJwkSource(new ImmutableJWKSet<>(new JWKSet(issuer.verificationKey())))
-                    .jwsAlgorithm(SignatureAlgorithm.RS256).build();
+            decoder = NimbusJwtDecoder.withJwkSource(issuerKeys).jwsAlgorithm(SignatureAlgorithm.RS256).build();
             validators.add(JwtValidators.createDefaultWithIssuer(issuer.issuer()));
         } else if (SecurityProperties.notBlank(oidc.jwkSetUri())) {
             // The JWK set is fetched, cached and fetched again on an unknown key id: keys rotate without a restart.
@@ -128,8 +130,10 @@ public class SecurityConfig {
     }
 
     @Bean
-    ServletRegistrationBean<SmartConfigurationServlet> smartConfiguration(TokenIssuer issuer, SecurityProperties properties) {
-        SmartConfigurationServlet servlet = new SmartConfigurationServlet(properties.oidc().external() ? null : issuer, properties);
+    ServletRegistrationBean<SmartConfigurationServlet> smartConfiguration(TokenIssuer issuer, TokenIssuer.VerificationKeys issuerKeys,
+                                                                          SecurityProperties properties) {
+        SmartConfigurationServlet servlet = new SmartConfigurationServlet(
+                properties.oidc().external() ? null : issuer.issuer(), issuerKeys, properties);
         return new ServletRegistrationBean<>(servlet, SmartConfigurationServlet.FHIR_PATH, SmartConfigurationServlet.ROOT_PATH,
                 SmartConfigurationServlet.JWKS_PATH);
     }

@@ -1,6 +1,5 @@
 package fr.hdsvault.api.security;
 
-import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -23,12 +22,14 @@ final class SmartConfigurationServlet extends HttpServlet {
     static final String ROOT_PATH = "/.well-known/smart-configuration";
     static final String JWKS_PATH = "/.well-known/jwks.json";
 
-    private final transient TokenIssuer singleNode;
+    private final String singleNode;
+    private final transient TokenIssuer.VerificationKeys singleNodeKeys;
     private final transient SecurityProperties.Oidc oidc;
 
-    /** @param singleNode the local issuer, or null when an external OpenID Connect provider issues tokens */
-    SmartConfigurationServlet(TokenIssuer singleNode, SecurityProperties properties) {
+    /** @param singleNode the local issuer's name, or null when an external OpenID Connect provider issues tokens */
+    SmartConfigurationServlet(String singleNode, TokenIssuer.VerificationKeys singleNodeKeys, SecurityProperties properties) {
         this.singleNode = singleNode;
+        this.singleNodeKeys = singleNodeKeys;
         this.oidc = properties.oidc();
     }
 
@@ -40,7 +41,7 @@ final class SmartConfigurationServlet extends HttpServlet {
                 response.setStatus(HttpServletResponse.SC_NOT_FOUND);
                 return;
             }
-            json = new JWKSet(singleNode.verificationKey()).toString(true);
+            json = singleNodeKeys.publicSet().toString(true);
         } else {
             json = JSONObjectUtils.toJSONString(configuration(request));
         }
@@ -53,7 +54,7 @@ final class SmartConfigurationServlet extends HttpServlet {
         String origin = request.getScheme() + "://" + request.getServerName() + ":" + request.getServerPort();
         Map<String, Object> c = new LinkedHashMap<>();
         if (singleNode != null) {
-            c.put("issuer", singleNode.issuer());
+            c.put("issuer", singleNode);
             c.put("jwks_uri", origin + JWKS_PATH);
         } else {
             putIfSet(c, "issuer", oidc.issuerUri());

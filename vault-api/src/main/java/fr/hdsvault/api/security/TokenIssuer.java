@@ -5,9 +5,14 @@ import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.RSASSASigner;
-import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import fr.hdsvault.api.home.VaultHome;
@@ -17,17 +22,23 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
+import java.util.List;
 import java.util.UUID;
 
 /**
- * The single-node token issuer: an RS256 key (RSA 3072) kept as a JWK in the data directory
- * (owner-only), used by {@code vault token} to sign and by the server to verify. Production
- * deployments configure their OpenID Connect provider instead (issue "Access control").
+ * The single-node token issuer: RS256 keys (RSA 3072) kept as a JWK set in the data directory
+ * (owner-only), newest first. {@code vault token} signs with the newest; the server verifies
+ * with every key of the set and reloads it when it changes, so {@link #rotate} takes effect
+ * without a restart and tokens signed before a rotation stay valid until they expire (the
+ * previous key is kept, older ones dropped). Production deployments configure their OpenID
+ * Connect provider instead.
  *
  * <p>Why RSA: every request verifies a token, and the JDK 17's pure-Java ECDSA took about
  * 1.5-1.9 ms per ES256 verification here against 0.05-0.08 ms for RS256 (docs/performance.md).
@@ -36,44 +47,44 @@ public final class TokenIssuer {
 
     public static final String AUDIENCE = "hds-vault";
     public static final String ROLE_CLAIM = "vault_role";
+    static final String KEYS_FILE = "jwt-issuer.jwks";
+    private static final int KEPT_KEYS = 2;
 
-    private final RSAKey key;
+    private final Path file;
     private final String issuer;
     private final Clock clock;
 
-    private TokenIssuer(RSAKey key, String issuer, Clock clock) {
-        this.key = key;
+    private TokenIssuer(Path file, String issuer, Clock clock) {
+        this.file = file;
         this.issuer = issuer;
         this.clock = clock;
     }
 
     public static TokenIssuer forHome(VaultHome home) {
-        return new TokenIssuer(loadOrCreate(home.keys().resolve("jwt-issuer.jwk")), "urn:hds-vault:" + home.vaultId(),
-                Clock.systemUTC());
-    }
-
-    private static RSAKey loadOrCreate(Path file) {
-        try {
-            if (!Files.exists(file)) {
-                RSAKey created = new RSAKeyGenerator(3072).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.RS256)
-                        .keyID(UUID.randomUUID().toString()).generate();
-                OwnerOnlyFiles.writeAtomically(file, created.toJSONString().getBytes(StandardCharsets.UTF_8));
-            }
-            return RSAKey.parse(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the token issuer key " + file, e);
-        } catch (JOSEException | ParseException e) {
-            throw new IllegalStateException("the token issuer key " + file + " is unusable", e);
+        Path file = home.keys().resolve(KEYS_FILE);
+        Path legacy = home.keys().resolve("jwt-issuer.jwk"); // one key, before rotation existed
+        if (!Files.exists(file)) {
+            write(file, Files.exists(legacy) ? read(legacy) : new JWKSet(newKey()));
         }
+        return new TokenIssuer(file, "urn:hds-vault:" + home.vaultId(), Clock.systemUTC());
     }
 
     public String issuer() {
         return issuer;
     }
 
-    /** The public half only: what the server verifies with. */
-    public RSAKey verificationKey() {
-        return key.toPublicJWK();
+    /** Adds a new signing key in front of the set, keeps the previous one for verification; returns the new key id. */
+    public String rotate() {
+        List<JWK> keys = new ArrayList<>(read(file).getKeys());
+        RSAKey fresh = newKey();
+        keys.add(0, fresh);
+        write(file, new JWKSet(keys.subList(0, Math.min(KEPT_KEYS, keys.size()))));
+        return fresh.getKeyID();
+    }
+
+    /** The public keys, reloaded from the data directory when they change. */
+    public VerificationKeys verificationKeys() {
+        return new VerificationKeys(file);
     }
 
     /** What a token says about its bearer. */
@@ -81,6 +92,7 @@ public final class TokenIssuer {
     }
 
     public String issue(Grant grant) {
+        RSAKey key = (RSAKey) read(file).getKeys().get(0);
         Instant now = clock.instant();
         JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder()
                 .issuer(issuer)
@@ -107,5 +119,91 @@ public final class TokenIssuer {
             throw new IllegalStateException("cannot sign the token", e);
         }
         return jwt.serialize();
+    }
+
+    /**
+     * The issuer's public keys as a JWK source for the token decoder. The file is checked when a
+     * token names an unknown key id (a rotation) and at most every few seconds otherwise (a key
+     * dropped by a later rotation stops verifying).
+     */
+    public static final class VerificationKeys implements JWKSource<SecurityContext> {
+        private static final long RECHECK_NANOS = Duration.ofSeconds(5).toNanos();
+
+        private final Path file;
+        private volatile JWKSet keys;
+        private volatile FileTime loaded;
+        private volatile long checkedAt;
+
+        VerificationKeys(Path file) {
+            this.file = file;
+            reload();
+        }
+
+        @Override
+        public List<JWK> get(JWKSelector selector, SecurityContext context) {
+            if (System.nanoTime() - checkedAt > RECHECK_NANOS) {
+                reloadIfChanged();
+            }
+            List<JWK> found = selector.select(keys);
+            if (found.isEmpty() && reloadIfChanged()) {
+                found = selector.select(keys);
+            }
+            return found;
+        }
+
+        /** The public JWK set, as published at /.well-known/jwks.json. */
+        public JWKSet publicSet() {
+            reloadIfChanged();
+            return keys;
+        }
+
+        private synchronized boolean reloadIfChanged() {
+            checkedAt = System.nanoTime();
+            try {
+                if (Files.getLastModifiedTime(file).equals(loaded)) {
+                    return false;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the token issuer keys " + file, e);
+            }
+            reload();
+            return true;
+        }
+
+        private synchronized void reload() {
+            try {
+                loaded = Files.getLastModifiedTime(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the token issuer keys " + file, e);
+            }
+            keys = read(file).toPublicJWKSet();
+        }
+    }
+
+    private static RSAKey newKey() {
+        try {
+            return new RSAKeyGenerator(3072).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.RS256)
+                    .keyID(UUID.randomUUID().toString()).generate();
+        } catch (JOSEException e) {
+            throw new IllegalStateException("cannot generate a token issuer key", e);
+        }
+    }
+
+    private static JWKSet read(Path file) {
+        try {
+            return JWKSet.parse(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the token issuer keys " + file, e);
+        } catch (ParseException e) {
+            throw new IllegalStateException("the token issuer keys " + file + " are unusable", e);
+        }
+    }
+
+    private static void write(Path file, JWKSet keys) {
+        try {
+            OwnerOnlyFiles.writeAtomically(file, keys.toString(false).getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the token issuer keys " + file, e);
+        }
     }
 }
