@@ -1,6 +1,7 @@
 package fr.hdsvault.api;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.audit.AuditInterceptor;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.resources.CallerBoundPaging;
 import fr.hdsvault.api.security.AccessPolicy;
@@ -133,7 +134,7 @@ public class VaultApplication {
 
     @Bean
     ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers,
-                                                         AccessPolicy access) {
+                                                         AccessPolicy access, AuditInterceptor audit) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         // Search results are kept between pages, for the caller that ran the search only.
         CallerBoundPaging paging = new CallerBoundPaging(1000);
@@ -148,6 +149,7 @@ public class VaultApplication {
                 objectWorkers, access));
         server.registerProviders(providers);
         server.registerInterceptor(new HonestCapabilityStatement(repository.searchTokens()));
+        server.registerInterceptor(audit);
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);
         return registration;

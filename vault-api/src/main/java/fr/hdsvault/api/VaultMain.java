@@ -1,6 +1,7 @@
 package fr.hdsvault.api;
 
 import fr.hdsvault.api.cli.ServeCommand;
+import fr.hdsvault.api.cli.AuditCommand;
 import fr.hdsvault.api.cli.RotateIssuerKeyCommand;
 import fr.hdsvault.api.cli.TokenCommand;
 import picocli.CommandLine;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
  * {@code java -jar vault.jar token ...} prints a signed token for a vault's data directory.
  */
 @Command(name = "vault", mixinStandardHelpOptions = true, version = "hds-vault 0.1.0",
-        subcommands = {ServeCommand.class, TokenCommand.class, RotateIssuerKeyCommand.class},
+        subcommands = {ServeCommand.class, TokenCommand.class, RotateIssuerKeyCommand.class, AuditCommand.class},
         description = "hds-vault: a FHIR R4 health-data vault, encrypted, audited and backed up.")
 public final class VaultMain {
 

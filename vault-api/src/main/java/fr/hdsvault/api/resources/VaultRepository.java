@@ -456,7 +456,7 @@ public final class VaultRepository {
     }
 
     /** The patient compartment a resource belongs to: the Patient itself, or its subject/patient reference. */
-    String compartmentOf(String type, String id, IBaseResource resource) {
+    public String compartmentOf(String type, String id, IBaseResource resource) {
         if (type.equals("Patient")) {
             return "Patient/" + id;
         }

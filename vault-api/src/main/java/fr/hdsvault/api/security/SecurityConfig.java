@@ -47,6 +47,18 @@ public class SecurityConfig {
     static final String[] PUBLIC_GETS = {"/fhir/metadata", SmartConfigurationServlet.FHIR_PATH, SmartConfigurationServlet.ROOT_PATH,
             SmartConfigurationServlet.JWKS_PATH, "/actuator/health", "/actuator/health/**"};
 
+    /** Hands the authenticated caller to the audit trail, which records the request after this chain has ended. */
+    private static final jakarta.servlet.Filter CALLER_TO_AUDIT = (request, response, chain) -> {
+        fr.hdsvault.api.audit.AuditContext.of(request).ifPresent(audit -> {
+            try {
+                audit.caller(AccessPolicy.currentCaller());
+            } catch (ca.uhn.fhir.rest.server.exceptions.AuthenticationException anonymous) {
+                // recorded as unauthenticated
+            }
+        });
+        chain.doFilter(request, response);
+    };
+
     @Bean
     AccessPolicy accessPolicy(SecurityProperties properties) {
         return new AccessPolicy(properties.breakGlass().enabled());
@@ -100,6 +112,7 @@ public class SecurityConfig {
                 .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(decoder).jwtAuthenticationConverter(callers))
                         .authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes))
                 .exceptionHandling(e -> e.authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes))
+                .addFilterBefore(CALLER_TO_AUDIT, AuthorizationFilter.class)
                 .addFilterBefore(new RateLimitFilter(properties.rateLimit(), fhir), AuthorizationFilter.class)
                 .csrf(c -> c.disable())
                 .cors(c -> c.disable())

@@ -1,0 +1,60 @@
+package fr.hdsvault.api.audit;
+
+import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.resources.VaultRepository;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.Keyring;
+import fr.hdsvault.crypto.index.BlindIndex;
+import fr.hdsvault.storage.BucketOptions;
+import fr.hdsvault.storage.ObjectStore;
+import java.time.Clock;
+import java.time.Duration;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** Wires the audit trail: its store, keys and checkpoint policy, the capture filter and the FHIR interceptor. */
+@Configuration
+public class AuditConfig {
+
+    public static final String AUDIT_BUCKET = "hds-vault-audit";
+    /** The signer's name in checkpoint notes. */
+    public static final String KEY_NAME = "hds-vault-audit";
+    /** Spring Security's filter chain runs at -100: the audit filter wraps it, to record its refusals too. */
+    static final int FILTER_ORDER = -101;
+
+    @Bean(destroyMethod = "close")
+    AuditTrail auditTrail(JdbcTemplate jdbc, PlatformTransactionManager transactions, Keyring keyring, ObjectStore store,
+                          FhirContext fhir, VaultHome home,
+                          @Value("${vault.audit.checkpoint-every:1000}") int checkpointEvery,
+                          @Value("${vault.audit.checkpoint-interval:10s}") Duration checkpointInterval,
+                          @Value("${vault.audit.retention:365d}") Duration retention) {
+        store.createBucket(AUDIT_BUCKET, BucketOptions.locked(retention));
+        BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:" + fr.hdsvault.api.VaultApplication.TENANT));
+        AuditTrail.Settings settings = new AuditTrail.Settings(fr.hdsvault.api.VaultApplication.TENANT,
+                "hds-vault/" + home.vaultId() + "/audit", KEY_NAME, AuditKeys.loadOrCreate(home.keys()),
+                "audit:" + fr.hdsvault.api.VaultApplication.TENANT, AUDIT_BUCKET, checkpointEvery, checkpointInterval,
+                Duration.ofSeconds(5));
+        return new AuditTrail(jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring), store, fhir,
+                value -> index.token("audit", null, value).anySystem(), settings, Clock.systemUTC());
+    }
+
+    @Bean
+    AuditInterceptor auditInterceptor(VaultRepository repository) {
+        return new AuditInterceptor(repository);
+    }
+
+    @Bean
+    FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, FhirContext fhir, VaultHome home,
+                                                    @Value("${vault.audit.site:single-node}") String site) {
+        FilterRegistrationBean<AuditFilter> registration = new FilterRegistrationBean<>(
+                new AuditFilter(trail, new AuditEvents(home.vaultId(), site), fhir, Clock.systemUTC()));
+        registration.setOrder(FILTER_ORDER);
+        return registration;
+    }
+}

@@ -1,0 +1,67 @@
+package fr.hdsvault.api.audit;
+
+import fr.hdsvault.api.security.Caller;
+import jakarta.servlet.ServletRequest;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What one request touched, gathered while it runs and turned into AuditEvents before the
+ * response leaves: the authenticated caller, the patients whose data was read or written, the
+ * resources, and whether the request was a transaction or a batch.
+ */
+public final class AuditContext {
+
+    private static final String ATTRIBUTE = AuditContext.class.getName();
+    static final int MAX_ENTITIES = 200;
+
+    private volatile Caller caller;
+    private final Set<String> patients = new LinkedHashSet<>();
+    private final Set<String> entities = new LinkedHashSet<>();
+    private volatile String bundleType;
+
+    static AuditContext attach(ServletRequest request) {
+        AuditContext context = new AuditContext();
+        request.setAttribute(ATTRIBUTE, context);
+        return context;
+    }
+
+    public static Optional<AuditContext> of(ServletRequest request) {
+        return request.getAttribute(ATTRIBUTE) instanceof AuditContext c ? Optional.of(c) : Optional.empty();
+    }
+
+    public void caller(Caller caller) {
+        this.caller = caller;
+    }
+
+    Caller caller() {
+        return caller;
+    }
+
+    /** A resource the request read or wrote, and the patient compartment it belongs to ("Patient/x" or null). */
+    public synchronized void touched(String reference, String compartment) {
+        if (compartment != null && compartment.startsWith("Patient/")) {
+            patients.add(compartment);
+        }
+        if (reference != null && entities.size() < MAX_ENTITIES) {
+            entities.add(reference);
+        }
+    }
+
+    public void bundleType(String type) {
+        this.bundleType = type;
+    }
+
+    String bundleType() {
+        return bundleType;
+    }
+
+    synchronized Set<String> patients() {
+        return new LinkedHashSet<>(patients);
+    }
+
+    synchronized Set<String> entities() {
+        return new LinkedHashSet<>(entities);
+    }
+}

@@ -1,0 +1,158 @@
+package fr.hdsvault.api.audit;
+
+import fr.hdsvault.api.security.Caller;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Set;
+import org.hl7.fhir.r4.model.AuditEvent;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Identifier;
+import org.hl7.fhir.r4.model.Reference;
+
+/**
+ * Builds the FHIR R4 AuditEvents of one request following IHE Basic Audit Log Patterns (BALP),
+ * "RESTful activity": type {@code rest}, subtype the FHIR interaction, action C/R/U/D/E,
+ * outcome 0/4/8, the user agent (token subject, role, fhirUser, network address) and the client
+ * application agent, the vault as source, and entities: the patient, the resources, the query.
+ * One event per patient touched, as BALP requires; one event without patient otherwise.
+ */
+final class AuditEvents {
+
+    static final String TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/audit-event-type";
+    static final String SUBTYPE_SYSTEM = "http://hl7.org/fhir/restful-interaction";
+    static final String ROLE_SYSTEM = "urn:hds-vault:role";
+
+    /** One event and the columns it is searched by. */
+    record Entry(AuditEvent event, String action, int outcome, String subtype, String agent, String patient, String entity) {
+    }
+
+    /** What the filter saw of the request. */
+    record Request(String method, String path, String query, String remoteAddress, int status, String breakGlassReason) {
+    }
+
+    private final String vaultId;
+    private final String site;
+
+    AuditEvents(String vaultId, String site) {
+        this.vaultId = vaultId;
+        this.site = site;
+    }
+
+    List<Entry> of(Request request, AuditContext context, Instant now) {
+        String subtype = subtype(request, context);
+        String action = action(subtype);
+        int outcome = request.status() < 400 ? 0 : request.status() < 500 ? 4 : 8;
+        Set<String> patients = context.patients();
+        Set<String> entities = context.entities();
+        List<Entry> out = new ArrayList<>();
+        List<String> perPatient = patients.isEmpty() ? java.util.Collections.singletonList(null) : List.copyOf(patients);
+        for (String patient : perPatient) {
+            AuditEvent e = new AuditEvent();
+            e.setType(new Coding(TYPE_SYSTEM, "rest", "RESTful Operation"));
+            e.addSubtype(new Coding(SUBTYPE_SYSTEM, subtype, null));
+            e.setAction(AuditEvent.AuditEventAction.fromCode(action));
+            e.setRecorded(Date.from(now));
+            e.setOutcome(AuditEvent.AuditEventOutcome.fromCode(String.valueOf(outcome)));
+            e.setOutcomeDesc("HTTP " + request.status());
+            Caller caller = context.caller();
+            AuditEvent.AuditEventAgentComponent user = e.addAgent().setRequestor(true);
+            user.getType().addCoding(new Coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP", "information recipient"));
+            if (caller != null) {
+                user.setWho(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:" + caller.method())
+                        .setValue(caller.subject())));
+                user.addRole(new CodeableConcept(new Coding(ROLE_SYSTEM, caller.role().claimValue(), null)));
+                if (caller.fhirUser() != null) {
+                    user.setAltId(caller.fhirUser());
+                }
+            } else {
+                user.setWho(new Reference().setDisplay("unauthenticated"));
+            }
+            user.getNetwork().setAddress(request.remoteAddress()).setType(AuditEvent.AuditEventAgentNetworkType._2);
+            if (caller != null && caller.clientId() != null) {
+                AuditEvent.AuditEventAgentComponent app = e.addAgent().setRequestor(false);
+                app.getType().addCoding(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110150", "Application"));
+                app.setWho(new Reference().setIdentifier(new Identifier().setValue(caller.clientId())));
+            }
+            if (request.breakGlassReason() != null) {
+                e.addPurposeOfEvent(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "BTG",
+                        "break the glass")).setText(request.breakGlassReason()));
+            }
+            e.getSource().setSite(site).setObserver(new Reference().setDisplay("hds-vault " + vaultId))
+                    .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
+            if (patient != null) {
+                e.addEntity().setWhat(new Reference(patient))
+                        .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"))
+                        .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
+            }
+            for (String entity : entities) {
+                if (!entity.equals(patient)) {
+                    e.addEntity().setWhat(new Reference(entity))
+                            .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"))
+                            .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "4", "Domain Resource"));
+                }
+            }
+            if (request.query() != null && (subtype.startsWith("search") || subtype.startsWith("history"))) {
+                e.addEntity().setQuery(request.query().getBytes(StandardCharsets.UTF_8))
+                        .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"))
+                        .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "24", "Query"));
+            }
+            String mainEntity = entities.stream().filter(x -> !x.equals(patient)).findFirst().orElse(patient);
+            out.add(new Entry(e, action, outcome, subtype, caller == null ? null : caller.subject(), patient, mainEntity));
+        }
+        return out;
+    }
+
+    /** The FHIR interaction, from the method and path (relative to the server root). */
+    static String subtype(Request request, AuditContext context) {
+        String path = request.path();
+        if (path.startsWith("/admin")) {
+            return "operation";
+        }
+        String rest = path.startsWith("/fhir") ? path.substring(5) : path;
+        String[] parts = rest.replaceAll("^/+|/+$", "").split("/");
+        String method = request.method();
+        boolean base = rest.isBlank() || rest.equals("/");
+        if (base && "POST".equals(method)) {
+            return "batch".equals(context.bundleType()) ? "batch" : "transaction";
+        }
+        if (base && "GET".equals(method)) {
+            return request.query() != null && request.query().contains("_getpages") ? "search-type" : "search-system";
+        }
+        if (parts.length > 0 && parts[parts.length - 1].startsWith("$") || parts.length > 2 && parts[2].startsWith("$")) {
+            return "operation";
+        }
+        return switch (method) {
+            case "POST" -> parts.length >= 2 && "_search".equals(parts[1]) ? "search-type" : "create";
+            case "PUT" -> "update";
+            case "PATCH" -> "patch";
+            case "DELETE" -> "delete";
+            default -> {
+                if (parts.length == 1) {
+                    yield "search-type";
+                }
+                if (parts.length == 2) {
+                    yield "_history".equals(parts[1]) ? "history-type" : "read";
+                }
+                if (parts.length == 3 && "_history".equals(parts[2])) {
+                    yield "history-instance";
+                }
+                yield parts.length == 4 && "_history".equals(parts[2]) ? "vread" : "read";
+            }
+        };
+    }
+
+    /** BALP action codes: create C, read R, update U, delete D, everything else (search, operations) E. */
+    static String action(String subtype) {
+        return switch (subtype) {
+            case "create" -> "C";
+            case "read", "vread", "history-instance" -> "R";
+            case "update", "patch" -> "U";
+            case "delete" -> "D";
+            default -> "E";
+        };
+    }
+}

@@ -1,0 +1,84 @@
+package fr.hdsvault.api.audit;
+
+import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.fhir.OperationOutcomes;
+import fr.hdsvault.api.security.AccessPolicy;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.List;
+import org.hl7.fhir.r4.model.OperationOutcome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.util.ContentCachingResponseWrapper;
+
+/**
+ * Durability before the answer: runs around authentication and the FHIR server, holds the
+ * response, records the request's AuditEvents, and only then lets the response out. If the
+ * audit trail cannot record them, the held response is discarded and the client gets 503 with
+ * an OperationOutcome: nothing is returned that was not recorded. Refusals (401, 403, 429) and
+ * failures are recorded like successes. Public discovery (CapabilityStatement, SMART
+ * configuration, JWKS) and health probes are not accesses to health data and are not recorded.
+ */
+public final class AuditFilter extends OncePerRequestFilter {
+
+    private static final Logger log = LoggerFactory.getLogger(AuditFilter.class);
+
+    private final AuditTrail trail;
+    private final AuditEvents events;
+    private final FhirContext fhir;
+    private final Clock clock;
+
+    public AuditFilter(AuditTrail trail, AuditEvents events, FhirContext fhir, Clock clock) {
+        this.trail = trail;
+        this.events = events;
+        this.fhir = fhir;
+        this.clock = clock;
+    }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        String path = request.getRequestURI();
+        if (!path.startsWith("/fhir") && !path.startsWith("/admin")) {
+            return true;
+        }
+        return "GET".equals(request.getMethod()) && (path.equals("/fhir/metadata") || path.startsWith("/fhir/.well-known/"));
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        AuditContext context = AuditContext.attach(request);
+        ContentCachingResponseWrapper held = new ContentCachingResponseWrapper(response);
+        int failedStatus = 0;
+        try {
+            chain.doFilter(request, held);
+        } catch (IOException | ServletException | RuntimeException e) {
+            failedStatus = 500;
+            throw e;
+        } finally {
+            int status = failedStatus != 0 ? failedStatus : held.getStatus();
+            List<AuditEvents.Entry> entries = events.of(new AuditEvents.Request(request.getMethod(), request.getRequestURI(),
+                    request.getQueryString(), request.getRemoteAddr(), status,
+                    (String) request.getAttribute(AccessPolicy.BREAK_GLASS_ATTRIBUTE)), context, clock.instant());
+            try {
+                trail.record(entries);
+                if (failedStatus == 0) {
+                    held.copyBodyToResponse();
+                }
+            } catch (AuditUnavailableException e) {
+                log.error("request refused: {}", e.getMessage());
+                if (!response.isCommitted()) {
+                    response.reset();
+                    OperationOutcomes.write(fhir, response, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
+                            OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT,
+                                    "The audit trail cannot record this access, so it was not served; retry later"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package fr.hdsvault.api.audit;
+
+import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.crypto.EncryptionContext;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.sign.Ed25519;
+import fr.hdsvault.crypto.tlog.Checkpoint;
+import fr.hdsvault.crypto.tlog.CompactRange;
+import fr.hdsvault.crypto.tlog.MerkleTree;
+import fr.hdsvault.storage.ObjectStore;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The append-only audit log. Callers block in {@link #record} until their events are durable
+ * (committed to the database); one writer thread commits whatever is waiting in one
+ * transaction (group commit), so that durability stays cheap under load. Each event is a leaf
+ * of an RFC 9162 Merkle tree; every {@code checkpointEvery} events or {@code checkpointInterval}
+ * the writer signs a checkpoint (Ed25519, C2SP signed note), stores it in the database and puts
+ * a copy in the audit bucket of the object store. Events are sealed under the audit KEK.
+ */
+public final class AuditTrail implements AutoCloseable {
+
+    public static final String CHECKPOINT_PREFIX = "checkpoints/";
+    private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
+    private static final int MAX_BATCH = 1000;
+
+    /** Where events go, and how checkpoints are signed and published. */
+    public record Settings(String tenant, String origin, String keyName, Ed25519.SigningKey key, String kekId,
+                           String bucket, int checkpointEvery, Duration checkpointInterval, Duration writeTimeout) {
+    }
+
+    private record Pending(AuditEvents.Entry entry, CompletableFuture<Void> done) {
+    }
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
+    private final EnvelopeCipher envelopes;
+    private final ObjectStore store;
+    private final FhirContext fhir;
+    private final Function<String, String> blind;
+    private final Settings settings;
+    private final Clock clock;
+    private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(100_000);
+    private final CompactRange tree = new CompactRange();
+    private final Thread writer;
+    private volatile boolean running = true;
+    private long checkpointedSize;
+    private Instant lastCheckpoint;
+
+    /**
+     * @param blind HMAC tokens for the searchable columns (agent, patient, entity): never values in clear
+     */
+    public AuditTrail(JdbcTemplate jdbc, TransactionTemplate tx, EnvelopeCipher envelopes, ObjectStore store, FhirContext fhir,
+                      Function<String, String> blind, Settings settings, Clock clock) {
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.envelopes = envelopes;
+        this.store = store;
+        this.fhir = fhir;
+        this.blind = blind;
+        this.settings = settings;
+        this.clock = clock;
+        jdbc.query("select leaf_hash from audit_event order by seq", rs -> {
+            tree.append(rs.getBytes(1));
+        });
+        this.checkpointedSize = jdbc.queryForObject("select coalesce(max(tree_size), 0) from audit_checkpoint", Long.class);
+        this.lastCheckpoint = clock.instant();
+        this.writer = new Thread(this::writeLoop, "audit-writer");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /** Blocks until every event is durable; throws {@link AuditUnavailableException} otherwise. */
+    void record(List<AuditEvents.Entry> entries) {
+        List<CompletableFuture<Void>> waits = new ArrayList<>();
+        for (AuditEvents.Entry e : entries) {
+            Pending p = new Pending(e, new CompletableFuture<>());
+            if (!running || !queue.offer(p)) {
+                throw new AuditUnavailableException("the audit trail is not accepting events");
+            }
+            waits.add(p.done());
+        }
+        try {
+            CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new))
+                    .get(settings.writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AuditUnavailableException("interrupted while writing the audit trail");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new AuditUnavailableException("the audit trail could not be written");
+        }
+    }
+
+    /** The number of events in the log. */
+    public synchronized long size() {
+        return tree.size();
+    }
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>();
+        while (running || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    queue.drainTo(batch, MAX_BATCH - 1);
+                    commit(batch);
+                    batch.clear();
+                }
+                maybeCheckpoint();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                log.error("audit trail write failed: {}", e.toString());
+                batch.forEach(p -> p.done().completeExceptionally(e));
+                batch.clear();
+            }
+        }
+    }
+
+    private void commit(List<Pending> batch) {
+        long first;
+        synchronized (this) {
+            first = tree.size();
+        }
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        List<Object[]> rows = new ArrayList<>(batch.size());
+        List<byte[]> leaves = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            long seq = first + i;
+            AuditEvents.Entry e = batch.get(i).entry();
+            e.event().setId(String.valueOf(seq));
+            byte[] json = fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8);
+            byte[] envelope = envelopes.seal(settings.kekId(), context(seq), json);
+            AuditLeaf leaf = new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), token("agent", e.agent()),
+                    token("patient", e.patient()), token("entity", e.entity()), envelope);
+            byte[] leafHash = leaf.hash();
+            leaves.add(leafHash);
+            rows.add(new Object[] {seq, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), leaf.action(), leaf.outcome(), leaf.subtype(),
+                    leaf.agentToken(), leaf.patientToken(), leaf.entityToken(), envelope, leafHash});
+        }
+        tx.executeWithoutResult(s -> jdbc.batchUpdate("insert into audit_event (seq, recorded_at, action, outcome, subtype, "
+                + "agent_token, patient_token, entity_token, envelope, leaf_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows));
+        synchronized (this) {
+            leaves.forEach(tree::append);
+        }
+        batch.forEach(p -> p.done().complete(null));
+    }
+
+    private String token(String kind, String value) {
+        return value == null ? null : blind.apply(kind + ":" + value);
+    }
+
+    EncryptionContext context(long seq) {
+        return new EncryptionContext(settings.tenant(), "AuditEvent", String.valueOf(seq), "1");
+    }
+
+    private void maybeCheckpoint() {
+        long size;
+        synchronized (this) {
+            size = tree.size();
+        }
+        Instant now = clock.instant();
+        boolean due = size - checkpointedSize >= settings.checkpointEvery()
+                || size > checkpointedSize && Duration.between(lastCheckpoint, now).compareTo(settings.checkpointInterval()) >= 0;
+        if (due) {
+            checkpoint();
+        }
+    }
+
+    /** Signs and publishes a checkpoint of the whole log now (also on shutdown); returns its note. */
+    public synchronized String checkpoint() {
+        long size = tree.size();
+        byte[] root = tree.root();
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+        String note = new Checkpoint(settings.origin(), size, root, now).sign(settings.keyName(), settings.key());
+        if (size > checkpointedSize) {
+            jdbc.update("insert into audit_checkpoint (tree_size, root_hash, note, created_at) values (?, ?, ?, ?)",
+                    size, root, note, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+            // The copy outside the database: with Object Lock where the store enforces it, nobody rewrites it.
+            store.put(settings.bucket(), CHECKPOINT_PREFIX + String.format("%020d", size), note.getBytes(StandardCharsets.UTF_8),
+                    Map.of());
+            checkpointedSize = size;
+        }
+        lastCheckpoint = now;
+        return note;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        try {
+            writer.join(5_000);
+            checkpoint();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.warn("final audit checkpoint not written: {}", e.toString());
+        }
+    }
+}

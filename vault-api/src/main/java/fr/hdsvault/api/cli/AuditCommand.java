@@ -1,0 +1,64 @@
+package fr.hdsvault.api.cli;
+
+import fr.hdsvault.api.audit.AuditConfig;
+import fr.hdsvault.api.audit.AuditKeys;
+import fr.hdsvault.api.audit.AuditVerifier;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code vault audit verify}: checks the whole audit trail of a stopped vault against its signed checkpoints. */
+@Command(name = "audit", mixinStandardHelpOptions = true, description = "Inspect the audit trail.",
+        subcommands = {AuditCommand.Verify.class})
+public final class AuditCommand {
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Recompute the audit tree from the stored events and check every signed checkpoint. "
+                    + "Exit 0 with a one-line summary, or 1 naming the first divergent position.")
+    static final class Verify implements Callable<Integer> {
+
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        DataDirOption dataDir;
+
+        @Option(names = "--index-url", paramLabel = "JDBC",
+                description = "The index database (default: the data directory's H2; or $VAULT_INDEX_URL).")
+        String indexUrl;
+
+        @Option(names = "--public-key", paramLabel = "FILE",
+                description = "The trusted checkpoint public key (base64). Default: DIR/keys/" + AuditKeys.PUBLIC_FILE
+                        + "; keep a copy outside the vault's host as your trust anchor.")
+        Path publicKey;
+
+        @Override
+        public Integer call() {
+            Path dir = dataDir.resolve();
+            String url = indexUrl != null ? indexUrl : System.getenv().getOrDefault("VAULT_INDEX_URL",
+                    "jdbc:h2:file:" + dir.toAbsolutePath().resolve("index").resolve("vault") + ";ACCESS_MODE_DATA=r");
+            boolean h2 = url.startsWith("jdbc:h2:");
+            SingleConnectionDataSource db = new SingleConnectionDataSource(url,
+                    h2 ? "sa" : System.getenv().getOrDefault("VAULT_INDEX_USER", ""),
+                    h2 ? "" : System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""), true);
+            try {
+                AuditVerifier.Result result = new AuditVerifier(new JdbcTemplate(db),
+                        AuditKeys.readPublic(publicKey != null ? publicKey : dir.resolve("keys").resolve(AuditKeys.PUBLIC_FILE)),
+                        AuditConfig.KEY_NAME, dir.resolve("s3").resolve("objects").resolve(AuditConfig.AUDIT_BUCKET)
+                        .resolve("checkpoints")).verify();
+                (result.ok() ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(result.message());
+                spec.commandLine().getOut().flush();
+                spec.commandLine().getErr().flush();
+                return result.ok() ? 0 : 1;
+            } finally {
+                db.destroy();
+            }
+        }
+    }
+}

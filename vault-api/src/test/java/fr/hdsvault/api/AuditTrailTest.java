@@ -1,0 +1,171 @@
+package fr.hdsvault.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.crypto.EncryptionContext;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.Keyring;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.hl7.fhir.r4.model.AuditEvent;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * Every access becomes a BALP AuditEvent, durable before the answer; when the trail cannot be
+ * written, the vault answers 503 and returns nothing.
+ */
+class AuditTrailTest {
+
+    @TempDir
+    static Path dir;
+    static VaultHttps vault;
+    static JdbcTemplate jdbc;
+    static EnvelopeCipher envelopes;
+    static String practitioner;
+    static String patientToken;
+    static String auditor;
+    static String patientA;
+    static String patientB;
+    static String obsA;
+    static final FhirContext FHIR = FhirContext.forR4Cached();
+
+    @BeforeAll
+    static void start() throws Exception {
+        vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.security.break-glass.enabled", "true",
+                "vault.audit.checkpoint-every", "5"));
+        jdbc = vault.context.getBean(JdbcTemplate.class);
+        envelopes = new EnvelopeCipher(vault.context.getBean(Keyring.class));
+        TestTokens tokens = TestTokens.ofVault(dir.resolve("vault"));
+        practitioner = tokens.sign("dr-house", "practitioner", "user/*.cruds", null);
+        patientA = create("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Zebulon\"}]}");
+        patientB = create("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Yolanda\"}]}");
+        obsA = create("Observation", AccessControlTest.observation(null, patientA));
+        create("Observation", AccessControlTest.observation(null, patientB));
+        patientToken = tokens.sign("zebulon", "patient", "patient/*.rs", patientA);
+        auditor = tokens.sign("audit-1", "auditor", null, null);
+    }
+
+    @AfterAll
+    static void stop() {
+        vault.close();
+    }
+
+    static String create(String type, String body) throws Exception {
+        HttpResponse<String> r = vault.send("POST", "/fhir/" + type, practitioner, body);
+        assertThat(r.statusCode()).isEqualTo(201);
+        return FHIR.newJsonParser().parseResource(r.body()).getIdElement().getIdPart();
+    }
+
+    static long size() {
+        return jdbc.queryForObject("select count(*) from audit_event", Long.class);
+    }
+
+    /** The events recorded from position {@code from} on, decrypted. */
+    static List<AuditEvent> since(long from) {
+        return jdbc.query("select seq, envelope from audit_event where seq >= ? order by seq", (rs, n) -> {
+            byte[] json = envelopes.open(new EncryptionContext("default", "AuditEvent", String.valueOf(rs.getLong(1)), "1"),
+                    rs.getBytes(2));
+            return FHIR.newJsonParser().parseResource(AuditEvent.class, new String(json, StandardCharsets.UTF_8));
+        }, from);
+    }
+
+    static List<String> references(AuditEvent e) {
+        return e.getEntity().stream().filter(x -> x.hasWhat()).map(x -> x.getWhat().getReference()).toList();
+    }
+
+    @Test
+    void aReadIsOneBalpEventDurableBeforeTheAnswer() throws Exception {
+        long before = size();
+        HttpResponse<String> r = vault.send("GET", "/fhir/Observation/" + obsA, practitioner, null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        // The event is in the database when the answer arrives: no waiting.
+        List<AuditEvent> events = since(before);
+        assertThat(events).hasSize(1);
+        AuditEvent e = events.get(0);
+        assertThat(e.getType().getCode()).isEqualTo("rest");
+        assertThat(e.getSubtypeFirstRep().getSystem()).isEqualTo("http://hl7.org/fhir/restful-interaction");
+        assertThat(e.getSubtypeFirstRep().getCode()).isEqualTo("read");
+        assertThat(e.getAction()).isEqualTo(AuditEvent.AuditEventAction.R);
+        assertThat(e.getOutcome()).isEqualTo(AuditEvent.AuditEventOutcome._0);
+        AuditEvent.AuditEventAgentComponent user = e.getAgentFirstRep();
+        assertThat(user.getRequestor()).isTrue();
+        assertThat(user.getWho().getIdentifier().getValue()).isEqualTo("dr-house");
+        assertThat(user.getRoleFirstRep().getCodingFirstRep().getCode()).isEqualTo("practitioner");
+        assertThat(user.getNetwork().getAddress()).isEqualTo("127.0.0.1");
+        assertThat(e.getSource().getObserver().getDisplay()).startsWith("hds-vault ");
+        assertThat(references(e)).containsExactly("Patient/" + patientA, "Observation/" + obsA);
+        assertThat(e.getEntity().get(0).getRole().getCode()).isEqualTo("1"); // patient
+    }
+
+    @Test
+    void aSearchTouchingTwoPatientsIsOneEventPerPatientWithTheQuery() throws Exception {
+        long before = size();
+        assertThat(vault.send("GET", "/fhir/Observation?_count=50", practitioner, null).statusCode()).isEqualTo(200);
+        List<AuditEvent> events = since(before);
+        assertThat(events).hasSizeGreaterThanOrEqualTo(2).allSatisfy(e -> {
+            assertThat(e.getSubtypeFirstRep().getCode()).isEqualTo("search-type");
+            assertThat(e.getAction()).isEqualTo(AuditEvent.AuditEventAction.E);
+            assertThat(e.getEntity()).filteredOn(x -> x.hasQuery())
+                    .anySatisfy(x -> assertThat(new String(x.getQuery(), StandardCharsets.UTF_8)).isEqualTo("_count=50"));
+        });
+        assertThat(events).extracting(e -> references(e).get(0)).contains("Patient/" + patientA, "Patient/" + patientB).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void writesRefusalsAndBreakGlassAreRecorded() throws Exception {
+        long before = size();
+        create("Observation", AccessControlTest.observation(null, patientA));
+        assertThat(vault.send("GET", "/fhir/Observation/" + obsA, null, null).statusCode()).isEqualTo(401);
+        assertThat(vault.send("GET", "/fhir/Observation/" + obsA, auditor, null).statusCode()).isEqualTo(403);
+        assertThat(vault.send("GET", "/fhir/Observation/" + obsA, practitioner, null, "X-Break-Glass-Reason", "cardiac arrest in ward 3")
+                .statusCode()).isEqualTo(200);
+        List<AuditEvent> events = since(before);
+        assertThat(events).hasSize(4);
+        assertThat(events.get(0).getAction()).isEqualTo(AuditEvent.AuditEventAction.C);
+        assertThat(references(events.get(0))).contains("Patient/" + patientA);
+        assertThat(events.get(1).getOutcome()).isEqualTo(AuditEvent.AuditEventOutcome._4);
+        assertThat(events.get(1).getOutcomeDesc()).isEqualTo("HTTP 401");
+        assertThat(events.get(1).getAgentFirstRep().getWho().getDisplay()).isEqualTo("unauthenticated");
+        assertThat(events.get(2).getOutcomeDesc()).isEqualTo("HTTP 403");
+        assertThat(events.get(2).getAgentFirstRep().getWho().getIdentifier().getValue()).isEqualTo("audit-1");
+        assertThat(events.get(3).getPurposeOfEventFirstRep().getCodingFirstRep().getCode()).isEqualTo("BTG");
+        assertThat(events.get(3).getPurposeOfEventFirstRep().getText()).isEqualTo("cardiac arrest in ward 3");
+    }
+
+    @Test
+    void theTrailHoldsNoPatientValueOrSubjectInClear() {
+        String rows = jdbc.queryForList("select seq, action, outcome, subtype, agent_token, patient_token, entity_token from audit_event")
+                .toString();
+        assertThat(rows).doesNotContain(patientA).doesNotContain("dr-house").doesNotContain("Zebulon");
+        List<byte[]> envelopesRaw = jdbc.query("select envelope from audit_event", (rs, n) -> rs.getBytes(1));
+        assertThat(envelopesRaw).allSatisfy(b -> assertThat(new String(b, StandardCharsets.ISO_8859_1))
+                .doesNotContain("dr-house").doesNotContain(patientA));
+        assertThat(jdbc.queryForObject("select count(*) from audit_checkpoint", Integer.class)).isPositive();
+    }
+
+    @Test
+    void whenTheTrailCannotBeWrittenRequestsAre503AndReturnNothing() throws Exception {
+        jdbc.execute("alter table audit_event rename to audit_event_away");
+        try {
+            HttpResponse<String> read = vault.send("GET", "/fhir/Patient/" + patientA, practitioner, null);
+            assertThat(read.statusCode()).isEqualTo(503);
+            assertThat(read.body()).contains("OperationOutcome").contains("audit trail").doesNotContain("Zebulon");
+            HttpResponse<String> search = vault.send("GET", "/fhir/Patient?_count=10", patientToken, null);
+            assertThat(search.statusCode()).isEqualTo(503);
+            assertThat(search.body()).doesNotContain("Zebulon");
+        } finally {
+            jdbc.execute("alter table audit_event_away rename to audit_event");
+        }
+        HttpResponse<String> again = vault.send("GET", "/fhir/Patient/" + patientA, practitioner, null);
+        assertThat(again.statusCode()).isEqualTo(200);
+        assertThat(again.body()).contains("Zebulon");
+    }
+}
