@@ -1,0 +1,168 @@
+package fr.hdsvault.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import fr.hdsvault.api.audit.AuditKeys;
+import fr.hdsvault.crypto.sign.Ed25519;
+import fr.hdsvault.crypto.tlog.Checkpoint;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+import picocli.CommandLine;
+
+/**
+ * {@code vault audit verify} on a stopped vault: the intact trail verifies; each kind of
+ * tampering, done on a copy of the data directory as an insider with database access would,
+ * is detected and named at the right position.
+ */
+class AuditVerifyTest {
+
+    @TempDir
+    static Path dir;
+    static Path original;
+
+    record Outcome(int exit, String out, String err) {
+    }
+
+    @BeforeAll
+    static void recordATrailThenStop() throws Exception {
+        original = dir.resolve("vault");
+        try (VaultHttps vault = new VaultHttps(original, Map.of("vault.audit.checkpoint-every", "5"))) {
+            String token = TestTokens.ofVault(original).sign("dr-house", "practitioner", "user/*.cruds", null);
+            for (int i = 0; i < 24; i++) {
+                vault.send("POST", "/fhir/Patient", token, "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"P" + i + "\"}]}");
+            }
+        } // closing the vault writes a final checkpoint
+    }
+
+    static Outcome verify(Path dataDir, String... more) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        String[] args = Stream.concat(Stream.of("verify", "--data-dir", dataDir.toString()), Stream.of(more)).toArray(String[]::new);
+        int exit = new CommandLine(new fr.hdsvault.api.cli.AuditCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
+                .execute(args);
+        return new Outcome(exit, out.toString().strip(), err.toString().strip());
+    }
+
+    /** A copy of the stopped vault's data directory, tampered with through its database. */
+    static Path tampered(String name, Consumer<JdbcTemplate> change) throws IOException {
+        Path copy = dir.resolve(name);
+        try (Stream<Path> files = Files.walk(original)) {
+            for (Path p : files.sorted(Comparator.naturalOrder()).toList()) {
+                Path target = copy.resolve(original.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        SingleConnectionDataSource db = new SingleConnectionDataSource("jdbc:h2:file:" + copy.resolve("index").resolve("vault"),
+                "sa", "", true);
+        try {
+            change.accept(new JdbcTemplate(db));
+        } finally {
+            db.destroy();
+        }
+        return copy;
+    }
+
+    @Test
+    void theIntactTrailVerifies() {
+        Outcome o = verify(original);
+        assertThat(o.exit()).as(o.err()).isZero();
+        assertThat(o.out()).startsWith("audit trail verified: 24 events,").contains("latest at tree size 24")
+                .contains("0 events after the latest checkpoint");
+        assertThat(o.out().lines()).hasSize(1);
+    }
+
+    @Test
+    void aModifiedEventIsNamed() throws Exception {
+        Outcome o = verify(tampered("modified", db -> db.update("update audit_event set outcome = 4 where seq = 7")));
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("FAILED at position 7").contains("modified");
+    }
+
+    @Test
+    void aModifiedEventWhoseLeafHashWasRecomputedStillFailsItsCheckpoint() throws Exception {
+        // The insider swaps in another event's sealed content and fixes the stored hash too: the signed root catches it.
+        Outcome o = verify(tampered("rehashed", db -> {
+            db.update("update audit_event set envelope = (select envelope from audit_event where seq = 2), "
+                    + "leaf_hash = (select leaf_hash from audit_event where seq = 2) where seq = 12");
+        }));
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("FAILED at position 12");
+    }
+
+    @Test
+    void aDeletedEventIsNamed() throws Exception {
+        Outcome o = verify(tampered("deleted", db -> db.update("delete from audit_event where seq = 4")));
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("FAILED at position 4").contains("missing");
+    }
+
+    @Test
+    void swappedEventsAreNamed() throws Exception {
+        Outcome o = verify(tampered("swapped", db -> {
+            List<Map<String, Object>> rows = db.queryForList("select * from audit_event where seq in (3, 5) order by seq");
+            for (int i = 0; i < 2; i++) {
+                Map<String, Object> from = rows.get(1 - i);
+                db.update("update audit_event set recorded_at = ?, action = ?, outcome = ?, subtype = ?, agent_token = ?, "
+                                + "patient_token = ?, entity_token = ?, envelope = ?, leaf_hash = ? where seq = ?",
+                        from.get("RECORDED_AT"), from.get("ACTION"), from.get("OUTCOME"), from.get("SUBTYPE"), from.get("AGENT_TOKEN"),
+                        from.get("PATIENT_TOKEN"), from.get("ENTITY_TOKEN"), from.get("ENVELOPE"), from.get("LEAF_HASH"),
+                        rows.get(i).get("SEQ"));
+            }
+        }));
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("FAILED at position 3").contains("recorded at position 5").contains("reordered");
+    }
+
+    @Test
+    void aTruncatedTailIsNamedEvenWithTheDatabaseCheckpointsGone() throws Exception {
+        Outcome tail = verify(tampered("truncated", db -> db.update("delete from audit_event where seq >= 20")));
+        assertThat(tail.exit()).isEqualTo(1);
+        assertThat(tail.err()).contains("FAILED at position 20").contains("truncated");
+        // The insider also removes the checkpoints from the database: the copies in the audit bucket remain.
+        Outcome both = verify(tampered("truncated-both", db -> {
+            db.update("delete from audit_event where seq >= 20");
+            db.update("delete from audit_checkpoint where tree_size > 20");
+        }));
+        assertThat(both.exit()).isEqualTo(1);
+        assertThat(both.err()).contains("truncated");
+    }
+
+    @Test
+    void aCheckpointReSignedWithAnotherKeyIsRefused() throws Exception {
+        Ed25519.SigningKey rogue = Ed25519.SigningKey.generate();
+        Outcome o = verify(tampered("resigned", db -> {
+            Map<String, Object> last = db.queryForMap("select tree_size, note from audit_checkpoint order by tree_size desc limit 1");
+            String note = (String) last.get("NOTE");
+            Checkpoint cp = Checkpoint.verify(note, "hds-vault-audit", AuditKeys.readPublic(original.resolve("keys").resolve(AuditKeys.PUBLIC_FILE)))
+                    .orElseThrow();
+            db.update("update audit_checkpoint set note = ? where tree_size = ?", cp.sign("hds-vault-audit", rogue), last.get("TREE_SIZE"));
+        }));
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("does not verify with the trusted public key");
+        // Replacing the public key file on the host does not help the insider when the auditor brings its own copy.
+        Path trusted = dir.resolve("trusted.pub");
+        Files.copy(original.resolve("keys").resolve(AuditKeys.PUBLIC_FILE), trusted);
+        Path resigned = dir.resolve("resigned");
+        Files.writeString(resigned.resolve("keys").resolve(AuditKeys.PUBLIC_FILE),
+                java.util.Base64.getEncoder().encodeToString(rogue.publicKey()), StandardCharsets.US_ASCII);
+        assertThat(verify(resigned, "--public-key", trusted.toString()).exit()).isEqualTo(1);
+    }
+}
