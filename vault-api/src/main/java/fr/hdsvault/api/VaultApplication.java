@@ -1,7 +1,9 @@
 package fr.hdsvault.api;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.audit.AuditEventProvider;
 import fr.hdsvault.api.audit.AuditInterceptor;
+import fr.hdsvault.api.audit.AuditTrail;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.resources.CallerBoundPaging;
 import fr.hdsvault.api.security.AccessPolicy;
@@ -134,7 +136,7 @@ public class VaultApplication {
 
     @Bean
     ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers,
-                                                         AccessPolicy access, AuditInterceptor audit) {
+                                                         AccessPolicy access, AuditInterceptor audit, AuditTrail auditTrail) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         // Search results are kept between pages, for the caller that ran the search only.
         CallerBoundPaging paging = new CallerBoundPaging(1000);
@@ -143,8 +145,11 @@ public class VaultApplication {
         server.setPagingProvider(paging);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
-            providers.add(new VaultResourceProvider(r4Class(type), type, repository, objectWorkers, access));
+            if (!AccessPolicy.AUDIT_EVENT.equals(type)) { // the audit trail serves AuditEvent itself
+                providers.add(new VaultResourceProvider(r4Class(type), type, repository, objectWorkers, access));
+            }
         }
+        providers.add(new AuditEventProvider(auditTrail, access));
         providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, objectWorkers, access), repository,
                 objectWorkers, access));
         server.registerProviders(providers);

@@ -245,6 +245,10 @@ class AccessControlTest {
     }
 
     static Bundle search(String token, String path) throws Exception {
+        return searchWith(vault, token, path);
+    }
+
+    static Bundle searchWith(VaultHttps vault, String token, String path) throws Exception {
         HttpResponse<String> r = vault.send("GET", path, token, null);
         assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
         return FHIR.newJsonParser().parseResource(Bundle.class, r.body());

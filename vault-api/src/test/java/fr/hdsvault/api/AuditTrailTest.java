@@ -168,4 +168,77 @@ class AuditTrailTest {
         assertThat(again.statusCode()).isEqualTo(200);
         assertThat(again.body()).contains("Zebulon");
     }
+
+    @Test
+    void auditorsSearchTheTrailPatientsSeeTheirOwnOthersSeeNothing() throws Exception {
+        vault.send("GET", "/fhir/Observation/" + obsA, practitioner, null);
+        org.hl7.fhir.r4.model.Bundle aboutA = AccessControlTest.searchWith(vault, auditor, "/fhir/AuditEvent?patient=Patient/" + patientA + "&_count=500");
+        assertThat(aboutA.getTotal()).isPositive();
+        assertThat(aboutA.getEntry()).allSatisfy(e -> assertThat(references((AuditEvent) e.getResource())).contains("Patient/" + patientA));
+        org.hl7.fhir.r4.model.Bundle byHouseCreates = AccessControlTest.searchWith(vault, auditor, "/fhir/AuditEvent?agent=dr-house&action=C&_count=500");
+        assertThat(byHouseCreates.getTotal()).isGreaterThanOrEqualTo(4);
+        assertThat(byHouseCreates.getEntry()).allSatisfy(e -> assertThat(((AuditEvent) e.getResource()).getAction())
+                .isEqualTo(AuditEvent.AuditEventAction.C));
+        org.hl7.fhir.r4.model.Bundle newest = AccessControlTest.searchWith(vault, auditor, "/fhir/AuditEvent?_sort=-date&_count=1");
+        assertThat(Long.parseLong(newest.getEntryFirstRep().getResource().getIdElement().getIdPart())).isEqualTo(size() - 2);
+
+        // A patient: who accessed my record; never another patient's events.
+        org.hl7.fhir.r4.model.Bundle mine = AccessControlTest.searchWith(vault, patientToken, "/fhir/AuditEvent?_count=500");
+        assertThat(mine.getTotal()).isPositive();
+        assertThat(mine.getEntry()).allSatisfy(e -> assertThat(references((AuditEvent) e.getResource())).contains("Patient/" + patientA));
+        assertThat(AccessControlTest.searchWith(vault, patientToken, "/fhir/AuditEvent?patient=Patient/" + patientB).getTotal()).isZero();
+        org.hl7.fhir.r4.model.Bundle aboutB = AccessControlTest.searchWith(vault, auditor, "/fhir/AuditEvent?patient=Patient/" + patientB + "&_count=1");
+        String eventAboutB = aboutB.getEntryFirstRep().getResource().getIdElement().getIdPart();
+        assertThat(vault.send("GET", "/fhir/AuditEvent/" + eventAboutB, patientToken, null).statusCode()).isEqualTo(404);
+        assertThat(vault.send("GET", "/fhir/AuditEvent/" + eventAboutB, auditor, null).statusCode()).isEqualTo(200);
+        assertThat(vault.send("GET", "/fhir/AuditEvent", practitioner, null).statusCode()).isEqualTo(403);
+        assertThat(vault.send("POST", "/fhir/AuditEvent", auditor, "{\"resourceType\":\"AuditEvent\"}").statusCode()).isEqualTo(403);
+        assertThat(vault.send("DELETE", "/fhir/AuditEvent/" + eventAboutB, auditor, null).statusCode()).isEqualTo(403);
+
+        // Reading the trail is itself in the trail.
+        AuditEvent last = since(size() - 1).get(0);
+        assertThat(last.getAgentFirstRep().getWho().getIdentifier().getValue()).isEqualTo("audit-1");
+    }
+
+    @Test
+    void proofsFromTheAdminApiVerifyOfflineAgainstSignedCheckpoints() throws Exception {
+        byte[] publicKey = fr.hdsvault.api.audit.AuditKeys.readPublic(dir.resolve("vault").resolve("keys")
+                .resolve(fr.hdsvault.api.audit.AuditKeys.PUBLIC_FILE));
+        for (int i = 0; i < 6; i++) {
+            vault.send("GET", "/fhir/Observation/" + obsA, practitioner, null);
+        }
+        vault.context.getBean(fr.hdsvault.api.audit.AuditTrail.class).checkpoint();
+        HttpResponse<String> list = vault.send("GET", "/admin/audit/checkpoints", auditor, null);
+        assertThat(list.statusCode()).isEqualTo(200);
+        com.fasterxml.jackson.databind.JsonNode checkpoints = new com.fasterxml.jackson.databind.ObjectMapper().readTree(list.body());
+        assertThat(checkpoints.size()).isGreaterThanOrEqualTo(2);
+        var newest = fr.hdsvault.crypto.tlog.Checkpoint.verify(checkpoints.get(0).get("note").asText(), "hds-vault-audit", publicKey).orElseThrow();
+        var older = fr.hdsvault.crypto.tlog.Checkpoint.verify(checkpoints.get(1).get("note").asText(), "hds-vault-audit", publicKey).orElseThrow();
+
+        com.fasterxml.jackson.databind.JsonNode inclusion = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                vault.send("GET", "/admin/audit/proof/inclusion?index=3&treeSize=" + newest.size(), auditor, null).body());
+        byte[] leaf = java.util.Base64.getDecoder().decode(inclusion.get("leafHash").asText());
+        List<byte[]> path = new java.util.ArrayList<>();
+        inclusion.get("proof").forEach(n -> path.add(java.util.Base64.getDecoder().decode(n.asText())));
+        assertThat(fr.hdsvault.crypto.tlog.MerkleTree.verifyInclusion(leaf, 3, newest.size(), path, newest.rootHash())).isTrue();
+        byte[] alteredLeaf = leaf.clone();
+        alteredLeaf[0] ^= 1;
+        assertThat(fr.hdsvault.crypto.tlog.MerkleTree.verifyInclusion(alteredLeaf, 3, newest.size(), path, newest.rootHash())).isFalse();
+
+        com.fasterxml.jackson.databind.JsonNode consistency = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                vault.send("GET", "/admin/audit/proof/consistency?first=" + older.size() + "&second=" + newest.size(), auditor, null).body());
+        List<byte[]> proof = new java.util.ArrayList<>();
+        consistency.get("proof").forEach(n -> proof.add(java.util.Base64.getDecoder().decode(n.asText())));
+        assertThat(fr.hdsvault.crypto.tlog.MerkleTree.verifyConsistency(older.size(), newest.size(), older.rootHash(), newest.rootHash(), proof))
+                .isTrue();
+        if (!proof.isEmpty()) {
+            List<byte[]> altered = new java.util.ArrayList<>(proof);
+            altered.remove(0);
+            assertThat(fr.hdsvault.crypto.tlog.MerkleTree.verifyConsistency(older.size(), newest.size(), older.rootHash(),
+                    newest.rootHash(), altered)).isFalse();
+        }
+        assertThat(vault.send("GET", "/admin/audit/checkpoints", practitioner, null).statusCode()).isEqualTo(403);
+        String operator = TestTokens.ofVault(dir.resolve("vault")).sign("ops-1", "operator", null, null);
+        assertThat(vault.send("GET", "/admin/audit/checkpoints", operator, null).statusCode()).isEqualTo(403);
+    }
 }

@@ -111,6 +111,73 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    /** What an audit search asks for; null members are not constrained. Tokens come from {@link #token}. */
+    public record Query(String patientToken, String agentToken, String entityToken, String action, Integer outcome,
+                        Instant from, Instant to, boolean newestFirst) {
+    }
+
+    public static final int MAX_MATCHES = 10_000;
+
+    /** Positions of the events matching a query, in order. */
+    public List<Long> search(Query q) {
+        StringBuilder sql = new StringBuilder("select seq from audit_event where 1 = 1");
+        List<Object> args = new ArrayList<>();
+        for (Object[] clause : new Object[][] {{"patient_token", q.patientToken()}, {"agent_token", q.agentToken()},
+                {"entity_token", q.entityToken()}, {"action", q.action()}, {"outcome", q.outcome()}}) {
+            if (clause[1] != null) {
+                sql.append(" and ").append(clause[0]).append(" = ?");
+                args.add(clause[1]);
+            }
+        }
+        if (q.from() != null) {
+            sql.append(" and recorded_at >= ?");
+            args.add(OffsetDateTime.ofInstant(q.from(), ZoneOffset.UTC));
+        }
+        if (q.to() != null) {
+            sql.append(" and recorded_at <= ?");
+            args.add(OffsetDateTime.ofInstant(q.to(), ZoneOffset.UTC));
+        }
+        sql.append(" order by seq").append(q.newestFirst() ? " desc" : "").append(" limit ").append(MAX_MATCHES);
+        return jdbc.queryForList(sql.toString(), Long.class, args.toArray());
+    }
+
+    /** The events at these positions, decrypted, in the given order; with the patient token of each. */
+    public List<org.hl7.fhir.r4.model.AuditEvent> read(List<Long> positions) {
+        List<org.hl7.fhir.r4.model.AuditEvent> out = new ArrayList<>();
+        for (Long seq : positions) {
+            byte[] envelope = jdbc.queryForObject("select envelope from audit_event where seq = ?", byte[].class, seq);
+            out.add(fhir.newJsonParser().parseResource(org.hl7.fhir.r4.model.AuditEvent.class,
+                    new String(envelopes.open(context(seq), envelope), StandardCharsets.UTF_8)));
+        }
+        return out;
+    }
+
+    /** The patient token of the event at a position, or empty when it has no patient (or does not exist). */
+    public java.util.Optional<String> patientTokenAt(long seq) {
+        return jdbc.query("select patient_token from audit_event where seq = ?", (rs, n) -> rs.getString(1), seq).stream()
+                .filter(java.util.Objects::nonNull).findFirst();
+    }
+
+    public boolean exists(long seq) {
+        return jdbc.queryForObject("select count(*) from audit_event where seq = ?", Integer.class, seq) == 1;
+    }
+
+    /** The searchable token of a value: kind is agent, patient or entity. */
+    public String token(String kind, String value) {
+        return value == null ? null : blind.apply(kind + ":" + value);
+    }
+
+    /** The leaf hashes of the first {@code size} events, for proofs. */
+    public List<byte[]> leafHashes(long size) {
+        return jdbc.query("select leaf_hash from audit_event where seq < ? order by seq", (rs, n) -> rs.getBytes(1), size);
+    }
+
+    /** Signed checkpoints, newest first: tree size, root, note, time. */
+    public List<Map<String, Object>> checkpoints(int limit) {
+        return jdbc.queryForList("select tree_size, root_hash, note, created_at from audit_checkpoint order by tree_size desc limit "
+                + Math.max(1, Math.min(limit, 1000)));
+    }
+
     /** The number of events in the log. */
     public synchronized long size() {
         return tree.size();
@@ -166,10 +233,6 @@ public final class AuditTrail implements AutoCloseable {
             leaves.forEach(tree::append);
         }
         batch.forEach(p -> p.done().complete(null));
-    }
-
-    private String token(String kind, String value) {
-        return value == null ? null : blind.apply(kind + ":" + value);
     }
 
     EncryptionContext context(long seq) {

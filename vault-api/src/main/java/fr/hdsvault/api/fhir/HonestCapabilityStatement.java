@@ -35,7 +35,9 @@ public final class HonestCapabilityStatement {
         cs.getSoftware().setName("hds-vault").setVersion(VERSION);
         for (CapabilityStatement.CapabilityStatementRestComponent rest : cs.getRest()) {
             for (CapabilityStatement.CapabilityStatementRestResourceComponent resource : rest.getResource()) {
-                resource.getSearchParam().removeIf(p -> !tokens.supports(resource.getType(), p.getName()));
+                if (!"AuditEvent".equals(resource.getType())) { // its own provider declares exactly what it supports
+                    resource.getSearchParam().removeIf(p -> !tokens.supports(resource.getType(), p.getName()));
+                }
                 resource.getSearchInclude().clear();
                 resource.getSearchRevInclude().clear();
             }

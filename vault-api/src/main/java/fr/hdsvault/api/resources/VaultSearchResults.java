@@ -16,7 +16,7 @@ import org.hl7.fhir.r4.model.InstantType;
  * and decrypted page by page. HAPI's paging provider keeps it between pages, so next and
  * previous links show the same set under concurrent writes.
  */
-final class VaultSearchResults implements IBundleProvider {
+final class VaultSearchResults implements IBundleProvider, CallerOwned {
 
     private final VaultRepository repository;
     private final ExecutorService loaders;
@@ -42,7 +42,8 @@ final class VaultSearchResults implements IBundleProvider {
         this.owner = AccessPolicy.currentCaller().grantKey();
     }
 
-    String owner() {
+    @Override
+    public String owner() {
         return owner;
     }
 

@@ -34,6 +34,7 @@ import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWrite
  *   <li>public: the CapabilityStatement, the SMART configuration, the single-node JWKS, health probes;</li>
  *   <li>{@code /fhir/**}: practitioners, patients and auditors (what each may see is decided per
  *       resource by {@link AccessPolicy}); operators never reach a clinical resource;</li>
+ *   <li>{@code /admin/audit/**}: auditors (checkpoints, proofs);</li>
  *   <li>{@code /admin/**}: operators (backups, drills, key rotation);</li>
  *   <li>everything else: authenticated.</li>
  * </ul>
@@ -107,6 +108,7 @@ public class SecurityConfig {
         http.authorizeHttpRequests(a -> a
                         .requestMatchers(HttpMethod.GET, PUBLIC_GETS).permitAll()
                         .requestMatchers("/fhir/**").hasAnyRole(Role.PRACTITIONER.name(), Role.PATIENT.name(), Role.AUDITOR.name())
+                        .requestMatchers("/admin/audit/**").hasRole(Role.AUDITOR.name())
                         .requestMatchers("/admin/**").hasRole(Role.OPERATOR.name())
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(decoder).jwtAuthenticationConverter(callers))

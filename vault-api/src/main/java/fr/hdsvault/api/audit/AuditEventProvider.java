@@ -1,0 +1,186 @@
+package fr.hdsvault.api.audit;
+
+import ca.uhn.fhir.rest.annotation.Count;
+import ca.uhn.fhir.rest.annotation.IdParam;
+import ca.uhn.fhir.rest.annotation.OptionalParam;
+import ca.uhn.fhir.rest.annotation.Read;
+import ca.uhn.fhir.rest.annotation.Search;
+import ca.uhn.fhir.rest.annotation.Sort;
+import ca.uhn.fhir.rest.api.SortOrderEnum;
+import ca.uhn.fhir.rest.api.SortSpec;
+import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.param.DateRangeParam;
+import ca.uhn.fhir.rest.param.ReferenceParam;
+import ca.uhn.fhir.rest.param.StringParam;
+import ca.uhn.fhir.rest.param.TokenParam;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import fr.hdsvault.api.resources.CallerOwned;
+import fr.hdsvault.api.security.AccessPolicy;
+import fr.hdsvault.api.security.Permission;
+import fr.hdsvault.api.security.Visibility;
+import java.util.Date;
+import java.util.List;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.instance.model.api.IIdType;
+import org.hl7.fhir.instance.model.api.IPrimitiveType;
+import org.hl7.fhir.r4.model.AuditEvent;
+import org.hl7.fhir.r4.model.InstantType;
+
+/**
+ * {@code /fhir/AuditEvent}: the audit trail, read-only. Auditors see every event; a patient sees
+ * the events about its own record ("who accessed my record"); practitioners and operators see
+ * none (403, from {@link AccessPolicy}). Searches run on HMAC tokens: {@code patient}
+ * (Patient/id), {@code agent} (the user's token subject), {@code entity} (Type/id),
+ * {@code action} (C R U D E), {@code outcome} (0 4 8 12), {@code date} ranges,
+ * {@code _sort=[-]date}, {@code _count}. The event id is its position in the Merkle log.
+ */
+public final class AuditEventProvider implements IResourceProvider {
+
+    private final AuditTrail trail;
+    private final AccessPolicy access;
+
+    public AuditEventProvider(AuditTrail trail, AccessPolicy access) {
+        this.trail = trail;
+        this.access = access;
+    }
+
+    @Override
+    public Class<? extends IBaseResource> getResourceType() {
+        return AuditEvent.class;
+    }
+
+    @Read
+    public AuditEvent read(@IdParam IIdType id) {
+        Visibility visibility = access.visibility(AccessPolicy.AUDIT_EVENT, Permission.READ);
+        long seq = position(id.getIdPart());
+        boolean visible = trail.exists(seq) && (!visibility.restricted()
+                || trail.patientTokenAt(seq).map(t -> visibility.patientCompartments().stream()
+                        .anyMatch(p -> t.equals(trail.token("patient", p)))).orElse(false));
+        if (!visible) {
+            throw new ResourceNotFoundException("Resource AuditEvent/" + id.getIdPart() + " is not known");
+        }
+        return trail.read(List.of(seq)).get(0);
+    }
+
+    /** The trail is written by the vault alone: every write through the API is refused. */
+    @ca.uhn.fhir.rest.annotation.Create
+    public ca.uhn.fhir.rest.api.MethodOutcome create(@ca.uhn.fhir.rest.annotation.ResourceParam AuditEvent event) {
+        access.visibility(AccessPolicy.AUDIT_EVENT, Permission.CREATE); // always 403, with the reason
+        throw new IllegalStateException("unreachable");
+    }
+
+    @ca.uhn.fhir.rest.annotation.Update
+    public ca.uhn.fhir.rest.api.MethodOutcome update(@IdParam IIdType id, @ca.uhn.fhir.rest.annotation.ResourceParam AuditEvent event) {
+        access.visibility(AccessPolicy.AUDIT_EVENT, Permission.UPDATE);
+        throw new IllegalStateException("unreachable");
+    }
+
+    @ca.uhn.fhir.rest.annotation.Delete
+    public void delete(@IdParam IIdType id) {
+        access.visibility(AccessPolicy.AUDIT_EVENT, Permission.DELETE);
+        throw new IllegalStateException("unreachable");
+    }
+
+    @Search(allowUnknownParams = false)
+    public IBundleProvider search(@OptionalParam(name = "patient") ReferenceParam patient,
+                                  @OptionalParam(name = "agent") StringParam agent,
+                                  @OptionalParam(name = "entity") ReferenceParam entity,
+                                  @OptionalParam(name = "action") TokenParam action,
+                                  @OptionalParam(name = "outcome") TokenParam outcome,
+                                  @OptionalParam(name = "date") DateRangeParam date,
+                                  @Sort SortSpec sort,
+                                  @Count Integer count) {
+        Visibility visibility = access.visibility(AccessPolicy.AUDIT_EVENT, Permission.SEARCH);
+        String patientToken = patient == null ? null : trail.token("patient", "Patient/" + patient.getIdPart());
+        if (visibility.restricted()) {
+            String own = trail.token("patient", visibility.patientCompartments().iterator().next());
+            if (patientToken != null && !patientToken.equals(own)) {
+                return results(List.of(), count); // another patient's events: nothing, as if there were none
+            }
+            patientToken = own;
+        }
+        Integer outcomeCode = null;
+        if (outcome != null) {
+            try {
+                outcomeCode = Integer.valueOf(outcome.getValue());
+            } catch (NumberFormatException e) {
+                throw new InvalidRequestException("outcome is one of 0, 4, 8, 12");
+            }
+        }
+        boolean newestFirst = false;
+        if (sort != null) {
+            if (!"date".equals(sort.getParamName()) && !"_lastUpdated".equals(sort.getParamName())) {
+                throw new InvalidRequestException("AuditEvent supports _sort=date and _sort=-date only");
+            }
+            newestFirst = sort.getOrder() == SortOrderEnum.DESC;
+        }
+        AuditTrail.Query query = new AuditTrail.Query(patientToken, agent == null ? null : trail.token("agent", agent.getValue()),
+                entity == null ? null : trail.token("entity", entity.getResourceType() + "/" + entity.getIdPart()),
+                action == null ? null : action.getValue(), outcomeCode,
+                date == null || date.getLowerBoundAsInstant() == null ? null : date.getLowerBoundAsInstant().toInstant(),
+                date == null || date.getUpperBoundAsInstant() == null ? null : date.getUpperBoundAsInstant().toInstant(),
+                newestFirst);
+        return results(trail.search(query), count);
+    }
+
+    private IBundleProvider results(List<Long> positions, Integer count) {
+        String owner = AccessPolicy.currentCaller().grantKey();
+        Date published = new Date();
+        return new Results(positions, count, owner, published);
+    }
+
+    private static long position(String id) {
+        try {
+            return Long.parseLong(id);
+        } catch (NumberFormatException e) {
+            throw new ResourceNotFoundException("Resource AuditEvent/" + id + " is not known");
+        }
+    }
+
+    /** A result list bound to its caller, decrypted page by page. */
+    private final class Results implements IBundleProvider, CallerOwned {
+        private final List<Long> positions;
+        private final Integer pageSize;
+        private final String owner;
+        private final Date published;
+
+        Results(List<Long> positions, Integer pageSize, String owner, Date published) {
+            this.positions = List.copyOf(positions);
+            this.pageSize = pageSize;
+            this.owner = owner;
+            this.published = published;
+        }
+
+        @Override
+        public String owner() {
+            return owner;
+        }
+
+        @Override
+        public IPrimitiveType<Date> getPublished() {
+            return new InstantType(published);
+        }
+
+        @Override
+        public List<IBaseResource> getResources(int from, int to) {
+            return List.copyOf(trail.read(positions.subList(Math.min(from, positions.size()), Math.min(to, positions.size()))));
+        }
+
+        @Override
+        public String getUuid() {
+            return null;
+        }
+
+        @Override
+        public Integer preferredPageSize() {
+            return pageSize;
+        }
+
+        @Override
+        public Integer size() {
+            return positions.size();
+        }
+    }
+}
