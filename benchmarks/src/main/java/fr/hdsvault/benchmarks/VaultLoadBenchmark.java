@@ -66,8 +66,7 @@ public final class VaultLoadBenchmark {
             port = s.getLocalPort();
         }
         long t0 = System.nanoTime();
-        Process vault = new ProcessBuilder("java", "-jar", "vault-api/target/vault.jar", "--data-dir", dir.toString(),
-                "--port", String.valueOf(port)).redirectErrorStream(true).redirectOutput(dir.resolve("vault.log").toFile()).start();
+        Process vault = startVault(dir, port);
         try {
             String base = "https://localhost:" + port;
             HttpClient http = HttpClient.newBuilder().sslContext(trusting(dir.resolve("tls/ca.pem"), t0))
@@ -98,6 +97,16 @@ public final class VaultLoadBenchmark {
             StorageLoadBenchmark.Result read1 = StorageLoadBenchmark.measure(read, 1, seconds);
             StorageLoadBenchmark.Result read8 = StorageLoadBenchmark.measure(read, 8, seconds);
             StorageLoadBenchmark.Result search1 = StorageLoadBenchmark.measure(search, 1, seconds);
+
+            long rss = rssKiB(vault.pid()); // after ingest and reads with auditing, before the restarts below
+
+            // What auditing costs: the same reads on a restarted vault with the audit trail off (a
+            // benchmark-only JVM switch), then on a restarted vault with it on, each after the same
+            // warm-up, so that both start from a cold JVM and cold key caches.
+            StorageLoadBenchmark.Result[] off = readsAfterRestart(vault, dir, port, http, base, read, seconds,
+                    "-Dhds-vault.benchmark.audit-off=true");
+            StorageLoadBenchmark.Result[] on = readsAfterRestart(vault, dir, port, http, base, read, seconds);
+            vault = restarted;
 
             // The bare storage path, same run: objects of the sizes the vault stored (its envelopes).
             List<byte[]> objects = envelopeSizedObjects(dir.resolve("s3/objects/hds-vault-objects"));
@@ -133,9 +142,13 @@ public final class VaultLoadBenchmark {
             System.out.printf("| ingest, 4 clients (res/s) vs PUT 16 threads | %.0f | %.0f | %.2f |%n", resourcesPerRound / par, bareParRate, resourcesPerRound / par / bareParRate);
             row("read by id, 1 client", read1, bareGet1);
             row("read by id, 8 clients", read8, bareGet8);
+            for (int i = 0; i < 2; i++) {
+                System.out.printf("| read by id, %d client(s), audit on / off (restarted) | %.0f / %.0f req/s, p50 %.2f / %.2f ms | | %.2f |%n",
+                        i == 0 ? 1 : 8, on[i].opsPerSecond(), off[i].opsPerSecond(), on[i].percentileMillis(0.5),
+                        off[i].percentileMillis(0.5), on[i].opsPerSecond() / off[i].opsPerSecond());
+            }
             System.out.printf("| Observation?patient=, 1 client | %.0f req/s, p50 %.2f ms, p99 %.2f ms | | |%n",
                     search1.opsPerSecond(), search1.percentileMillis(0.5), search1.percentileMillis(0.99));
-            long rss = rssKiB(vault.pid());
             System.out.printf("vault RSS after the run: %d MiB; vault.jar %d MiB%n", rss / 1024,
                     Files.size(Path.of("vault-api/target/vault.jar")) >> 20);
         } finally {
@@ -183,6 +196,30 @@ public final class VaultLoadBenchmark {
             throw failures.get(0);
         }
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static Process restarted;
+
+    /** Stops the vault, starts it again with these JVM options, warms it up, measures reads with 1 and 8 clients. */
+    static StorageLoadBenchmark.Result[] readsAfterRestart(Process running, Path dir, int port, HttpClient http, String base,
+                                                           StorageLoadBenchmark.Op read, double seconds, String... jvmOptions)
+            throws Exception {
+        Process previous = restarted != null ? restarted : running;
+        previous.destroy();
+        previous.waitFor();
+        restarted = startVault(dir, port, jvmOptions);
+        waitReady(http, base);
+        StorageLoadBenchmark.measure(read, 8, seconds);
+        return new StorageLoadBenchmark.Result[] {StorageLoadBenchmark.measure(read, 1, seconds),
+                StorageLoadBenchmark.measure(read, 8, seconds)};
+    }
+
+    static Process startVault(Path dir, int port, String... jvmOptions) throws java.io.IOException {
+        List<String> command = new ArrayList<>(List.of("java"));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of("-jar", "vault-api/target/vault.jar", "--data-dir", dir.toString(), "--port", String.valueOf(port)));
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(java.lang.ProcessBuilder.Redirect.appendTo(dir.resolve("vault.log").toFile())).start();
     }
 
     static double ingest(HttpClient http, String base, String token, List<byte[]> bundles, int clients,

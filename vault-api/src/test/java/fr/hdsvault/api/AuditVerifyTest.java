@@ -98,13 +98,17 @@ class AuditVerifyTest {
 
     @Test
     void aModifiedEventWhoseLeafHashWasRecomputedStillFailsItsCheckpoint() throws Exception {
-        // The insider swaps in another event's sealed content and fixes the stored hash too: the signed root catches it.
+        // The insider turns a success into a failure and recomputes the stored leaf hash (the format is public): the signed root catches it.
         Outcome o = verify(tampered("rehashed", db -> {
-            db.update("update audit_event set envelope = (select envelope from audit_event where seq = 2), "
-                    + "leaf_hash = (select leaf_hash from audit_event where seq = 2) where seq = 12");
+            Map<String, Object> row = db.queryForMap("select * from audit_event where seq = 12");
+            fr.hdsvault.api.audit.AuditLeaf forged = new fr.hdsvault.api.audit.AuditLeaf(12,
+                    ((java.time.OffsetDateTime) row.get("RECORDED_AT")).toInstant(), (String) row.get("ACTION"), 8,
+                    (String) row.get("SUBTYPE"), (String) row.get("AGENT_TOKEN"), (String) row.get("PATIENT_TOKEN"),
+                    (String) row.get("ENTITY_TOKEN"), (byte[]) row.get("ENVELOPE"));
+            db.update("update audit_event set outcome = 8, leaf_hash = ? where seq = 12", (Object) forged.hash());
         }));
         assertThat(o.exit()).isEqualTo(1);
-        assertThat(o.err()).contains("FAILED at position 12");
+        assertThat(o.err()).contains("do not match the signed checkpoint").containsPattern("events \\d+ to \\d+");
     }
 
     @Test

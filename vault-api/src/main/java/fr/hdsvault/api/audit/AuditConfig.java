@@ -49,12 +49,23 @@ public class AuditConfig {
         return new AuditInterceptor(repository);
     }
 
+    /**
+     * The load benchmark's comparison switch: a JVM system property, deliberately not a Spring
+     * property, so that no configuration file or environment variable can turn auditing off.
+     */
+    static final String BENCHMARK_AUDIT_OFF = "hds-vault.benchmark.audit-off";
+
     @Bean
     FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, FhirContext fhir, VaultHome home,
                                                     @Value("${vault.audit.site:single-node}") String site) {
         FilterRegistrationBean<AuditFilter> registration = new FilterRegistrationBean<>(
                 new AuditFilter(trail, new AuditEvents(home.vaultId(), site), fhir, Clock.systemUTC()));
         registration.setOrder(FILTER_ORDER);
+        if (Boolean.getBoolean(BENCHMARK_AUDIT_OFF)) {
+            org.slf4j.LoggerFactory.getLogger(AuditConfig.class).error(
+                    "AUDIT TRAIL OFF: -D{}=true is for the load benchmark only; accesses are NOT recorded", BENCHMARK_AUDIT_OFF);
+            registration.setEnabled(false);
+        }
         return registration;
     }
 }

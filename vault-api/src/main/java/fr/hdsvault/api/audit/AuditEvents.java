@@ -20,29 +20,29 @@ import org.hl7.fhir.r4.model.Reference;
  * application agent, the vault as source, and entities: the patient, the resources, the query.
  * One event per patient touched, as BALP requires; one event without patient otherwise.
  */
-final class AuditEvents {
+public final class AuditEvents {
 
     static final String TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/audit-event-type";
     static final String SUBTYPE_SYSTEM = "http://hl7.org/fhir/restful-interaction";
     static final String ROLE_SYSTEM = "urn:hds-vault:role";
 
     /** One event and the columns it is searched by. */
-    record Entry(AuditEvent event, String action, int outcome, String subtype, String agent, String patient, String entity) {
+    public record Entry(AuditEvent event, String action, int outcome, String subtype, String agent, String patient, String entity) {
     }
 
     /** What the filter saw of the request. */
-    record Request(String method, String path, String query, String remoteAddress, int status, String breakGlassReason) {
+    public record Request(String method, String path, String query, String remoteAddress, int status, String breakGlassReason) {
     }
 
     private final String vaultId;
     private final String site;
 
-    AuditEvents(String vaultId, String site) {
+    public AuditEvents(String vaultId, String site) {
         this.vaultId = vaultId;
         this.site = site;
     }
 
-    List<Entry> of(Request request, AuditContext context, Instant now) {
+    public List<Entry> of(Request request, AuditContext context, Instant now) {
         String subtype = subtype(request, context);
         String action = action(subtype);
         int outcome = request.status() < 400 ? 0 : request.status() < 500 ? 4 : 8;

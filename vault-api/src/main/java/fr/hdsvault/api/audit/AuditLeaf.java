@@ -11,12 +11,12 @@ import java.util.Base64;
  * one canonical text (docs/audit.md). Changing any column, or the event, changes the leaf hash;
  * the sequence number inside it makes a swap of two rows visible.
  */
-record AuditLeaf(long seq, Instant recordedAt, String action, int outcome, String subtype, String agentToken,
+public record AuditLeaf(long seq, Instant recordedAt, String action, int outcome, String subtype, String agentToken,
                  String patientToken, String entityToken, byte[] envelope) {
 
     static final String VERSION = "hds-vault-audit-v1";
 
-    byte[] canonical() {
+    public byte[] canonical() {
         byte[] envelopeHash;
         try {
             envelopeHash = MessageDigest.getInstance("SHA-256").digest(envelope);
@@ -28,7 +28,7 @@ record AuditLeaf(long seq, Instant recordedAt, String action, int outcome, Strin
                 + Base64.getEncoder().encodeToString(envelopeHash) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    byte[] hash() {
+    public byte[] hash() {
         return MerkleTree.leafHash(canonical());
     }
 

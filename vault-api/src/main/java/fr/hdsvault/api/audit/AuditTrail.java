@@ -91,7 +91,7 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /** Blocks until every event is durable; throws {@link AuditUnavailableException} otherwise. */
-    void record(List<AuditEvents.Entry> entries) {
+    public void record(List<AuditEvents.Entry> entries) {
         List<CompletableFuture<Void>> waits = new ArrayList<>();
         for (AuditEvents.Entry e : entries) {
             Pending p = new Pending(e, new CompletableFuture<>());
