@@ -241,4 +241,18 @@ class AuditTrailTest {
         String operator = TestTokens.ofVault(dir.resolve("vault")).sign("ops-1", "operator", null, null);
         assertThat(vault.send("GET", "/admin/audit/checkpoints", operator, null).statusCode()).isEqualTo(403);
     }
+
+    @Test
+    void auditVerifyRunsAgainstTheRunningVaultThroughItsApi() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int exit = new picocli.CommandLine(new fr.hdsvault.api.cli.AuditCommand()).setOut(new java.io.PrintWriter(out))
+                .setErr(new java.io.PrintWriter(err))
+                .execute("verify", "--data-dir", dir.resolve("vault").toString(), "--url", vault.base, "--token", auditor);
+        assertThat(exit).as(err.toString()).isZero();
+        assertThat(out.toString()).startsWith("audit trail verified: ").contains("0 events after the latest checkpoint");
+        int refused = new picocli.CommandLine(new fr.hdsvault.api.cli.AuditCommand()).setErr(new java.io.PrintWriter(new java.io.StringWriter()))
+                .execute("verify", "--data-dir", dir.resolve("vault").toString(), "--url", vault.base, "--token", practitioner);
+        assertThat(refused).isEqualTo(2);
+    }
 }

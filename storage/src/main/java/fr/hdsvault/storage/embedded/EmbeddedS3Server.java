@@ -33,6 +33,14 @@ public final class EmbeddedS3Server implements AutoCloseable {
     static final String CREDENTIALS_FILE = "s3-credentials";
     static final String OBJECTS_DIR = "objects";
 
+    /**
+     * Where a bucket's objects lie on disk under a server directory (one file per object, key
+     * slashes as subdirectories): for offline tools that read a stopped server's files.
+     */
+    public static java.nio.file.Path bucketDirectory(java.nio.file.Path serverDirectory, String bucket) {
+        return serverDirectory.resolve(OBJECTS_DIR).resolve(bucket);
+    }
+
     private final Path directory;
     private final S3Credentials credentials;
     private final S3Proxy proxy;

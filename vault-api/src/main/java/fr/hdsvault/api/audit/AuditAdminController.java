@@ -22,9 +22,22 @@ import org.springframework.web.server.ResponseStatusException;
 public class AuditAdminController {
 
     private final AuditTrail trail;
+    private final AuditVerifier verifier;
 
-    public AuditAdminController(AuditTrail trail) {
+    public AuditAdminController(AuditTrail trail, AuditVerifier verifier) {
         this.trail = trail;
+        this.verifier = verifier;
+    }
+
+    /**
+     * {@code vault audit verify} against the running vault: the same checks, on the live
+     * database and the audit bucket's copies (checkpointed first, so that the latest events are
+     * covered).
+     */
+    @GetMapping("/verify")
+    public AuditVerifier.Result verify() {
+        trail.checkpoint();
+        return verifier.verify();
     }
 
     public record CheckpointView(long treeSize, String rootHash, String createdAt, String note) {

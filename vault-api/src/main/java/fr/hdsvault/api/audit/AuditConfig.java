@@ -8,6 +8,7 @@ import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.crypto.index.BlindIndex;
 import fr.hdsvault.storage.BucketOptions;
 import fr.hdsvault.storage.ObjectStore;
+import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import java.time.Clock;
 import java.time.Duration;
 import org.springframework.beans.factory.annotation.Value;
@@ -42,6 +43,13 @@ public class AuditConfig {
                 Duration.ofSeconds(5));
         return new AuditTrail(jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring), store, fhir,
                 value -> index.token("audit", null, value).anySystem(), settings, Clock.systemUTC());
+    }
+
+    /** The live verifier: the checkpoint key's public half, and the audit bucket's copies on the embedded store's disk. */
+    @Bean
+    AuditVerifier auditVerifier(JdbcTemplate jdbc, VaultHome home) {
+        return new AuditVerifier(jdbc, AuditKeys.loadOrCreate(home.keys()).publicKey(), KEY_NAME,
+                EmbeddedS3Server.bucketDirectory(home.s3(), AUDIT_BUCKET).resolve("checkpoints"));
     }
 
     @Bean

@@ -3,6 +3,7 @@ package fr.hdsvault.api.cli;
 import fr.hdsvault.api.audit.AuditConfig;
 import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.audit.AuditVerifier;
+import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -38,9 +39,19 @@ public final class AuditCommand {
                         + "; keep a copy outside the vault's host as your trust anchor.")
         Path publicKey;
 
+        @Option(names = "--url", paramLabel = "URL",
+                description = "Verify a running vault through its API instead (e.g. https://localhost:8443), with --token.")
+        String url;
+
+        @Option(names = "--token", paramLabel = "JWT", description = "An auditor's bearer token, for --url.")
+        String token;
+
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             Path dir = dataDir.resolve();
+            if (url != null) {
+                return remote(dir);
+            }
             String url = indexUrl != null ? indexUrl : System.getenv().getOrDefault("VAULT_INDEX_URL",
                     "jdbc:h2:file:" + dir.toAbsolutePath().resolve("index").resolve("vault") + ";ACCESS_MODE_DATA=r");
             boolean h2 = url.startsWith("jdbc:h2:");
@@ -50,7 +61,7 @@ public final class AuditCommand {
             try {
                 AuditVerifier.Result result = new AuditVerifier(new JdbcTemplate(db),
                         AuditKeys.readPublic(publicKey != null ? publicKey : dir.resolve("keys").resolve(AuditKeys.PUBLIC_FILE)),
-                        AuditConfig.KEY_NAME, dir.resolve("s3").resolve("objects").resolve(AuditConfig.AUDIT_BUCKET)
+                        AuditConfig.KEY_NAME, EmbeddedS3Server.bucketDirectory(dir.resolve("s3"), AuditConfig.AUDIT_BUCKET)
                         .resolve("checkpoints")).verify();
                 (result.ok() ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(result.message());
                 spec.commandLine().getOut().flush();
@@ -59,6 +70,31 @@ public final class AuditCommand {
             } finally {
                 db.destroy();
             }
+        }
+
+        /** The same verification, run by the vault on its live database: GET /admin/audit/verify. */
+        private int remote(Path dir) throws Exception {
+            if (token == null) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--url needs --token (an auditor's)");
+            }
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                    .sslContext(fr.hdsvault.crypto.pki.DevPki.clientContext(dir.resolve("tls").resolve(fr.hdsvault.crypto.pki.DevPki.CA_CERT)))
+                    .connectTimeout(java.time.Duration.ofSeconds(10)).build();
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(url.replaceAll("/+$", "") + "/admin/audit/verify"))
+                    .header("Authorization", "Bearer " + token).timeout(java.time.Duration.ofMinutes(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                spec.commandLine().getErr().println("the vault answered " + r.statusCode() + ": " + r.body());
+                spec.commandLine().getErr().flush();
+                return 2;
+            }
+            java.util.Map<String, Object> result = com.nimbusds.jose.util.JSONObjectUtils.parse(r.body());
+            boolean ok = Boolean.TRUE.equals(result.get("ok"));
+            (ok ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(result.get("message"));
+            spec.commandLine().getOut().flush();
+            spec.commandLine().getErr().flush();
+            return ok ? 0 : 1;
         }
     }
 }
