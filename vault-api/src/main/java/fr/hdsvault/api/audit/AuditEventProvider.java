@@ -16,17 +16,14 @@ import ca.uhn.fhir.rest.param.TokenParam;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
-import fr.hdsvault.api.resources.CallerOwned;
+import fr.hdsvault.api.resources.CallerBoundResults;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.security.Permission;
 import fr.hdsvault.api.security.Visibility;
-import java.util.Date;
 import java.util.List;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
-import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.AuditEvent;
-import org.hl7.fhir.r4.model.InstantType;
 
 /**
  * {@code /fhir/AuditEvent}: the audit trail, read-only. Auditors see every event; a patient sees
@@ -126,9 +123,12 @@ public final class AuditEventProvider implements IResourceProvider {
     }
 
     private IBundleProvider results(List<Long> positions, Integer count) {
-        String owner = AccessPolicy.currentCaller().grantKey();
-        Date published = new Date();
-        return new Results(positions, count, owner, published);
+        return new CallerBoundResults<Long>(positions, count) {
+            @Override
+            protected List<IBaseResource> load(List<Long> page) {
+                return List.copyOf(trail.read(page));
+            }
+        };
     }
 
     private static long position(String id) {
@@ -136,51 +136,6 @@ public final class AuditEventProvider implements IResourceProvider {
             return Long.parseLong(id);
         } catch (NumberFormatException e) {
             throw new ResourceNotFoundException("Resource AuditEvent/" + id + " is not known");
-        }
-    }
-
-    /** A result list bound to its caller, decrypted page by page. */
-    private final class Results implements IBundleProvider, CallerOwned {
-        private final List<Long> positions;
-        private final Integer pageSize;
-        private final String owner;
-        private final Date published;
-
-        Results(List<Long> positions, Integer pageSize, String owner, Date published) {
-            this.positions = List.copyOf(positions);
-            this.pageSize = pageSize;
-            this.owner = owner;
-            this.published = published;
-        }
-
-        @Override
-        public String owner() {
-            return owner;
-        }
-
-        @Override
-        public IPrimitiveType<Date> getPublished() {
-            return new InstantType(published);
-        }
-
-        @Override
-        public List<IBaseResource> getResources(int from, int to) {
-            return List.copyOf(trail.read(positions.subList(Math.min(from, positions.size()), Math.min(to, positions.size()))));
-        }
-
-        @Override
-        public String getUuid() {
-            return null;
-        }
-
-        @Override
-        public Integer preferredPageSize() {
-            return pageSize;
-        }
-
-        @Override
-        public Integer size() {
-            return positions.size();
         }
     }
 }

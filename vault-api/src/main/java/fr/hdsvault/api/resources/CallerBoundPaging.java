@@ -19,7 +19,7 @@ public final class CallerBoundPaging extends FifoMemoryPagingProvider {
     @Override
     public synchronized IBundleProvider retrieveResultList(RequestDetails request, String id) {
         IBundleProvider results = super.retrieveResultList(request, id);
-        if (results instanceof CallerOwned own && own.owner().equals(AccessPolicy.currentCaller().grantKey())) {
+        if (results instanceof CallerBoundResults<?> own && own.owner().equals(AccessPolicy.currentCaller().grantKey())) {
             return results;
         }
         return null;
