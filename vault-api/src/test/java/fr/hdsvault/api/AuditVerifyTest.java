@@ -84,7 +84,7 @@ class AuditVerifyTest {
     void theIntactTrailVerifies() {
         Outcome o = verify(original);
         assertThat(o.exit()).as(o.err()).isZero();
-        assertThat(o.out()).startsWith("audit trail verified: 24 events,").contains("latest at tree size 24")
+        assertThat(o.out()).startsWith("audit trail verified: 24 events (24 stored), ").contains("latest at tree size 24")
                 .contains("0 events after the latest checkpoint");
         assertThat(o.out().lines()).hasSize(1);
     }
@@ -168,5 +168,46 @@ class AuditVerifyTest {
         Files.writeString(resigned.resolve("keys").resolve(AuditKeys.PUBLIC_FILE),
                 java.util.Base64.getEncoder().encodeToString(rogue.publicKey()), StandardCharsets.US_ASCII);
         assertThat(verify(resigned, "--public-key", trusted.toString()).exit()).isEqualTo(1);
+    }
+
+    @Test
+    void retentionPrunesWholeSealedRangesAndTheTrailStillVerifiesAcrossARestart() throws Exception {
+        Path data = dir.resolve("retention");
+        Map<String, Object> settings = Map.of("vault.audit.checkpoint-every", "5", "vault.audit.retention", "2s");
+        long deleted;
+        try (VaultHttps vault = new VaultHttps(data, settings)) {
+            String token = TestTokens.ofVault(data).sign("dr-house", "practitioner", "user/*.cruds", null);
+            for (int i = 0; i < 12; i++) {
+                vault.send("POST", "/fhir/Patient", token, "{\"resourceType\":\"Patient\"}");
+            }
+            Thread.sleep(2_500);
+            fr.hdsvault.api.audit.AuditTrail trail = vault.context.getBean(fr.hdsvault.api.audit.AuditTrail.class);
+            deleted = trail.prune(java.time.Instant.now().minusSeconds(2));
+            assertThat(deleted).as("whole checkpointed ranges only").isPositive().isLessThanOrEqualTo(12);
+            vault.send("GET", "/fhir/Patient?_count=1", token, null);
+        }
+        Outcome afterPrune = verify(data);
+        assertThat(afterPrune.exit()).as(afterPrune.err()).isZero();
+        assertThat(afterPrune.out()).contains(deleted + " pruned by retention");
+        // The vault resumes the log from the pruned point.
+        try (VaultHttps vault = new VaultHttps(data, settings)) {
+            String token = TestTokens.ofVault(data).sign("dr-house", "practitioner", "user/*.cruds", null);
+            vault.send("GET", "/fhir/Patient?_count=1", token, null);
+        }
+        Outcome afterRestart = verify(data);
+        assertThat(afterRestart.exit()).as(afterRestart.err()).isZero();
+        // Forged peaks at the pruning point are caught against the signed checkpoint.
+        Path forged = dir.resolve("retention-forged");
+        Path saved = original;
+        original = data;
+        try {
+            Outcome o = verify(tampered("retention-forged", db -> db.update("update audit_prune set peaks = ?",
+                    (Object) new byte[db.queryForObject("select peaks from audit_prune", byte[].class).length])));
+            assertThat(o.exit()).isEqualTo(1);
+            assertThat(o.err()).contains("pruned range");
+        } finally {
+            original = saved;
+        }
+        assertThat(forged).exists();
     }
 }

@@ -14,6 +14,29 @@ public final class CompactRange {
     private final List<byte[]> peaks = new ArrayList<>();
     private long size;
 
+    public CompactRange() {
+    }
+
+    /**
+     * The range of a tree of {@code size} leaves from its peaks (as {@link #peaks} gave them):
+     * how a log continues after its older leaves were pruned. Check {@link #root} against a
+     * signed checkpoint of that size before trusting it.
+     */
+    public static CompactRange restore(long size, List<byte[]> peaks) {
+        if (Long.bitCount(size) != peaks.size()) {
+            throw new IllegalArgumentException("a tree of " + size + " leaves has " + Long.bitCount(size) + " peaks, not " + peaks.size());
+        }
+        CompactRange range = new CompactRange();
+        peaks.forEach(p -> range.peaks.add(MerkleTree.copy(p)));
+        range.size = size;
+        return range;
+    }
+
+    /** The hashes of the perfect subtrees covering the leaves, largest first. */
+    public List<byte[]> peaks() {
+        return peaks.stream().map(MerkleTree::copy).toList();
+    }
+
     public long size() {
         return size;
     }

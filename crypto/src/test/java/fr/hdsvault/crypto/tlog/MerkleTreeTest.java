@@ -128,6 +128,16 @@ class MerkleTreeTest {
             assertThat(range.root()).isEqualTo(MerkleTree.root(leaves));
         }
         assertThat(range.size()).isEqualTo(300);
+        // A log pruned at 300 leaves continues from its peaks alone.
+        CompactRange resumed = CompactRange.restore(300, range.peaks());
+        for (int i = 300; i < 333; i++) {
+            byte[] leaf = MerkleTree.leafHash(("event " + i).getBytes());
+            leaves.add(leaf);
+            resumed.append(leaf);
+        }
+        assertThat(resumed.root()).isEqualTo(MerkleTree.root(leaves));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CompactRange.restore(301, range.peaks()))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

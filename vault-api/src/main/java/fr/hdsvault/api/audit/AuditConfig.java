@@ -34,13 +34,15 @@ public class AuditConfig {
                           FhirContext fhir, VaultHome home,
                           @Value("${vault.audit.checkpoint-every:1000}") int checkpointEvery,
                           @Value("${vault.audit.checkpoint-interval:10s}") Duration checkpointInterval,
-                          @Value("${vault.audit.retention:365d}") Duration retention) {
-        store.createBucket(AUDIT_BUCKET, BucketOptions.locked(retention));
+                          @Value("${vault.audit.retention:365d}") Duration retention,
+                          @Value("${vault.audit.checkpoint-lock:3650d}") Duration checkpointLock) {
+        // Checkpoints outlive the events they cover: they are what proves a pruned range existed.
+        store.createBucket(AUDIT_BUCKET, BucketOptions.locked(checkpointLock));
         BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:" + fr.hdsvault.api.VaultApplication.TENANT));
         AuditTrail.Settings settings = new AuditTrail.Settings(fr.hdsvault.api.VaultApplication.TENANT,
                 "hds-vault/" + home.vaultId() + "/audit", KEY_NAME, AuditKeys.loadOrCreate(home.keys()),
                 "audit:" + fr.hdsvault.api.VaultApplication.TENANT, AUDIT_BUCKET, checkpointEvery, checkpointInterval,
-                Duration.ofSeconds(5));
+                Duration.ofSeconds(5), retention);
         return new AuditTrail(jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring), store, fhir,
                 value -> index.token("audit", null, value).anySystem(), settings, Clock.systemUTC());
     }

@@ -46,7 +46,50 @@ public final class AuditTrail implements AutoCloseable {
 
     /** Where events go, and how checkpoints are signed and published. */
     public record Settings(String tenant, String origin, String keyName, Ed25519.SigningKey key, String kekId,
-                           String bucket, int checkpointEvery, Duration checkpointInterval, Duration writeTimeout) {
+                           String bucket, int checkpointEvery, Duration checkpointInterval, Duration writeTimeout,
+                           Duration retention) {
+    }
+
+    /** The tree's state where older events were pruned, if they were: (size, peaks). */
+    static java.util.Optional<CompactRange> prunedPrefix(JdbcTemplate jdbc) {
+        return jdbc.query("select tree_size, peaks from audit_prune order by tree_size desc limit 1", (rs, n) -> {
+            byte[] all = rs.getBytes(2);
+            List<byte[]> peaks = new ArrayList<>();
+            for (int i = 0; i < all.length; i += MerkleTree.HASH_LENGTH) {
+                peaks.add(java.util.Arrays.copyOfRange(all, i, i + MerkleTree.HASH_LENGTH));
+            }
+            return CompactRange.restore(rs.getLong(1), peaks);
+        }).stream().findFirst();
+    }
+
+    /**
+     * Retention: deletes the events recorded before {@code cutoff}, in whole checkpointed ranges
+     * only (up to the largest checkpoint whose events are all older), and records the tree's
+     * peaks there so that the log and its verification continue. Checkpoints are kept. Returns
+     * the number of events deleted.
+     */
+    public synchronized long prune(Instant cutoff) {
+        long pruned = prunedPrefix(jdbc).map(CompactRange::size).orElse(0L);
+        Long point = jdbc.queryForObject("select max(c.tree_size) from audit_checkpoint c where c.tree_size > ? and not exists "
+                + "(select 1 from audit_event e where e.seq < c.tree_size and e.recorded_at >= ?)", Long.class, pruned,
+                OffsetDateTime.ofInstant(cutoff, ZoneOffset.UTC));
+        if (point == null) {
+            return 0;
+        }
+        List<byte[]> leaves = jdbc.query("select leaf_hash from audit_event where seq >= ? and seq < ? order by seq",
+                (rs, n) -> rs.getBytes(1), pruned, point);
+        CompactRange range = prunedPrefix(jdbc).orElseGet(CompactRange::new);
+        leaves.forEach(range::append);
+        byte[] peaks = new byte[range.peaks().size() * MerkleTree.HASH_LENGTH];
+        for (int i = 0; i < range.peaks().size(); i++) {
+            System.arraycopy(range.peaks().get(i), 0, peaks, i * MerkleTree.HASH_LENGTH, MerkleTree.HASH_LENGTH);
+        }
+        long target = point;
+        return tx.execute(status -> {
+            jdbc.update("insert into audit_prune (tree_size, peaks, pruned_at) values (?, ?, ?)", target, peaks,
+                    OffsetDateTime.ofInstant(clock.instant(), ZoneOffset.UTC));
+            return (long) jdbc.update("delete from audit_event where seq < ?", target);
+        });
     }
 
     private record Pending(AuditEvents.Entry entry, CompletableFuture<Void> done) {
@@ -61,11 +104,12 @@ public final class AuditTrail implements AutoCloseable {
     private final Settings settings;
     private final Clock clock;
     private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(100_000);
-    private final CompactRange tree = new CompactRange();
+    private final CompactRange tree;
     private final Thread writer;
     private volatile boolean running = true;
     private long checkpointedSize;
     private Instant lastCheckpoint;
+    private Instant lastPrune = Instant.EPOCH;
 
     /**
      * @param blind HMAC tokens for the searchable columns (agent, patient, entity): never values in clear
@@ -80,9 +124,10 @@ public final class AuditTrail implements AutoCloseable {
         this.blind = blind;
         this.settings = settings;
         this.clock = clock;
-        jdbc.query("select leaf_hash from audit_event order by seq", rs -> {
+        this.tree = prunedPrefix(jdbc).orElseGet(CompactRange::new);
+        jdbc.query("select leaf_hash from audit_event where seq >= ? order by seq", rs -> {
             tree.append(rs.getBytes(1));
-        });
+        }, tree.size());
         this.checkpointedSize = jdbc.queryForObject("select coalesce(max(tree_size), 0) from audit_checkpoint", Long.class);
         this.lastCheckpoint = clock.instant();
         this.writer = new Thread(this::writeLoop, "audit-writer");
@@ -195,6 +240,7 @@ public final class AuditTrail implements AutoCloseable {
                     batch.clear();
                 }
                 maybeCheckpoint();
+                maybePrune();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -249,6 +295,17 @@ public final class AuditTrail implements AutoCloseable {
                 || size > checkpointedSize && Duration.between(lastCheckpoint, now).compareTo(settings.checkpointInterval()) >= 0;
         if (due) {
             checkpoint();
+        }
+    }
+
+    private void maybePrune() {
+        Instant now = clock.instant();
+        if (Duration.between(lastPrune, now).compareTo(Duration.ofHours(1)) >= 0) {
+            lastPrune = now;
+            long deleted = prune(now.minus(settings.retention()));
+            if (deleted > 0) {
+                log.info("audit retention: {} events older than {} pruned, their checkpoints kept", deleted, settings.retention());
+            }
         }
     }
 

@@ -64,8 +64,20 @@ public final class AuditVerifier {
                 new AuditLeaf(rs.getLong(1), rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getString(3), rs.getInt(4),
                         rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getBytes(9)), rs.getBytes(10)));
         CompactRange tree = new CompactRange();
-        for (int position = 0; position < rows.size(); position++) {
-            Row row = rows.get(position);
+        Optional<CompactRange> pruned = AuditTrail.prunedPrefix(jdbc);
+        if (pruned.isPresent()) {
+            // Events before this point were removed by retention: the peaks kept there must fold to its signed root.
+            Checkpoint at = checkpoints.get(pruned.get().size());
+            if (at == null || !MessageDigest.isEqual(at.rootHash(), pruned.get().root())) {
+                return fail("the pruned range [0, " + pruned.get().size() + ") does not match a signed checkpoint of that size",
+                        pruned.get().size(), checkpoints);
+            }
+            tree = pruned.get();
+        }
+        long first = tree.size();
+        for (int i = 0; i < rows.size(); i++) {
+            long position = first + i;
+            Row row = rows.get(i);
             if (row.seq() != position) {
                 return fail("event at position " + position + " is missing (the next stored event is " + row.seq() + ")",
                         position, checkpoints);
@@ -86,15 +98,17 @@ public final class AuditVerifier {
                         + tree.size() + " (an event in that range was modified, inserted or removed)", from, checkpoints);
             }
         }
-        if (!checkpoints.isEmpty() && checkpoints.lastKey() > rows.size()) {
+        long end = tree.size();
+        if (!checkpoints.isEmpty() && checkpoints.lastKey() > end) {
             return fail("the trail is truncated: the checkpoint at tree size " + checkpoints.lastKey() + " covers "
-                    + checkpoints.lastKey() + " events, only " + rows.size() + " are stored", rows.size(), checkpoints);
+                    + checkpoints.lastKey() + " events, only " + end + " are stored or pruned", end, checkpoints);
         }
-        String summary = "audit trail verified: " + rows.size() + " events, " + checkpoints.size() + " signed checkpoints"
+        String summary = "audit trail verified: " + end + " events (" + rows.size() + " stored"
+                + (first > 0 ? ", " + first + " pruned by retention" : "") + "), " + checkpoints.size() + " signed checkpoints"
                 + (checkpoints.isEmpty() ? "" : " (latest at tree size " + checkpoints.lastKey() + ", root "
                 + Base64.getEncoder().encodeToString(checkpoints.lastEntry().getValue().rootHash()) + ")")
-                + ", " + (rows.size() - (checkpoints.isEmpty() ? 0 : checkpoints.lastKey())) + " events after the latest checkpoint";
-        return new Result(true, summary, rows.size(), checkpoints.size());
+                + ", " + (end - (checkpoints.isEmpty() ? 0 : checkpoints.lastKey())) + " events after the latest checkpoint";
+        return new Result(true, summary, end, checkpoints.size());
     }
 
     private static Result fail(String what, long position, TreeMap<Long, Checkpoint> checkpoints) {

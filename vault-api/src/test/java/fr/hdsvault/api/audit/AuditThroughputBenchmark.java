@@ -61,7 +61,8 @@ public final class AuditThroughputBenchmark {
             AuditTrail trail = new AuditTrail(jdbc, new TransactionTemplate(new DataSourceTransactionManager(db)),
                     new EnvelopeCipher(keyring), store, FhirContext.forR4Cached(), v -> index.token("audit", null, v).anySystem(),
                     new AuditTrail.Settings("bench", "hds-vault/bench/audit", AuditConfig.KEY_NAME, Ed25519.SigningKey.generate(),
-                            "audit:bench", "audit", 1000, Duration.ofSeconds(10), Duration.ofSeconds(30)), Clock.systemUTC());
+                            "audit:bench", "audit", 1000, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofDays(365)),
+                    Clock.systemUTC());
             AuditEvents events = new AuditEvents("bench", "bench-site");
             Caller caller = new Caller("dr-bench", Role.PRACTITIONER, SmartScope.parseAll("user/*.cruds"), null, null, "app", "jwt");
             System.out.printf("# audit trail throughput: %s + embedded store, %d cores, %.0f s per round%n",
