@@ -161,6 +161,12 @@ class AuditTrailTest {
             HttpResponse<String> search = vault.send("GET", "/fhir/Patient?_count=10", patientToken, null);
             assertThat(search.statusCode()).isEqualTo(503);
             assertThat(search.body()).doesNotContain("Zebulon");
+            // Once the trail is known to fail, a write is refused before it changes anything.
+            int patients = jdbc.queryForObject("select count(*) from resource_current where resource_type = 'Patient'", Integer.class);
+            HttpResponse<String> write = vault.send("POST", "/fhir/Patient", practitioner, "{\"resourceType\":\"Patient\"}");
+            assertThat(write.statusCode()).isEqualTo(503);
+            assertThat(jdbc.queryForObject("select count(*) from resource_current where resource_type = 'Patient'", Integer.class))
+                    .isEqualTo(patients);
         } finally {
             jdbc.execute("alter table audit_event_away rename to audit_event");
         }

@@ -27,6 +27,7 @@ import org.springframework.web.util.ContentCachingResponseWrapper;
 public final class AuditFilter extends OncePerRequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(AuditFilter.class);
+    private static final String UNAVAILABLE = "The audit trail cannot record this access, so it was not served; retry later";
 
     private final AuditTrail trail;
     private final AuditEvents events;
@@ -52,6 +53,13 @@ public final class AuditFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        if (trail.failing() && !"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
+            // The trail just failed: refuse a change before it happens rather than store it unrecorded.
+            // Reads still go through the full path; the first one recorded again clears this state.
+            OperationOutcomes.write(fhir, response, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
+                    OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT, UNAVAILABLE));
+            return;
+        }
         AuditContext context = AuditContext.attach(request);
         ContentCachingResponseWrapper held = new ContentCachingResponseWrapper(response);
         int failedStatus = 0;
@@ -75,8 +83,7 @@ public final class AuditFilter extends OncePerRequestFilter {
                 if (!response.isCommitted()) {
                     response.reset();
                     OperationOutcomes.write(fhir, response, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
-                            OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT,
-                                    "The audit trail cannot record this access, so it was not served; retry later"));
+                            OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT, UNAVAILABLE));
                 }
             }
         }

@@ -107,6 +107,8 @@ public final class AuditTrail implements AutoCloseable {
     private final CompactRange tree;
     private final Thread writer;
     private volatile boolean running = true;
+    /** Whether the last commit failed: writes are then refused before they change anything. */
+    private volatile boolean failing;
     private long checkpointedSize;
     private Instant lastCheckpoint;
     private Instant lastPrune = Instant.EPOCH;
@@ -245,6 +247,7 @@ public final class AuditTrail implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
+                failing = true;
                 log.error("audit trail write failed: {}", e.toString());
                 batch.forEach(p -> p.done().completeExceptionally(e));
                 batch.clear();
@@ -278,7 +281,13 @@ public final class AuditTrail implements AutoCloseable {
         synchronized (this) {
             leaves.forEach(tree::append);
         }
+        failing = false;
         batch.forEach(p -> p.done().complete(null));
+    }
+
+    /** True after a failed commit, until a commit succeeds again. */
+    boolean failing() {
+        return failing;
     }
 
     EncryptionContext context(long seq) {
