@@ -58,6 +58,23 @@ public final class ServeCommand implements Callable<Integer> {
         return env == null || env.isBlank() ? 8443 : Integer.parseInt(env.strip());
     }
 
+    /**
+     * Scans the R4 model on the second core while Spring starts on the first: HAPI needs every
+     * resource definition to bind the 146 providers, which takes seconds single-threaded.
+     * FhirContext is thread-safe and caches what it scanned.
+     */
+    private static void warmUpFhirModel() {
+        Thread warmUp = new Thread(() -> {
+            ca.uhn.fhir.context.FhirContext fhir = ca.uhn.fhir.context.FhirContext.forR4Cached();
+            for (String type : fhir.getResourceTypes()) {
+                fhir.getResourceDefinition(type);
+            }
+        }, "fhir-model-warm-up");
+        warmUp.setDaemon(true);
+        warmUp.setPriority(Thread.MIN_PRIORITY);
+        warmUp.start();
+    }
+
     /** Prepares the data directory and TLS material, then starts the Spring application. */
     public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl)
             throws Exception {
@@ -88,6 +105,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         properties.putAll(settings);
         SpringApplication app = new SpringApplication(VaultApplication.class);
+        // From the start of the run: Spring holds back every log message until logging is configured.
+        app.addListeners((org.springframework.context.ApplicationListener<
+                org.springframework.boot.context.event.ApplicationStartingEvent>) event -> warmUpFhirModel());
         app.setDefaultProperties(properties);
         return app.run();
     }
