@@ -129,6 +129,8 @@ class ExternalIdentityTest {
     @Test
     void aBurstBeyondTheLimitGets429ThenRecovers() throws Exception {
         String token = idpToken(key1, "dr-burst", "user/*.rs");
+        org.springframework.jdbc.core.JdbcTemplate audit = vault.context.getBean(org.springframework.jdbc.core.JdbcTemplate.class);
+        int refusedBefore = audit.queryForObject("select count(*) from audit_event where outcome = 4", Integer.class);
         HttpResponse<String> limited = null;
         for (int i = 0; i < 20 && limited == null; i++) {
             HttpResponse<String> r = vault.get("/fhir/Patient?_count=1", token);
@@ -139,6 +141,9 @@ class ExternalIdentityTest {
             }
         }
         assertThat(limited).as("20 requests at once exceed a burst of 5").isNotNull();
+        // The refusal is in the audit trail, like any other access.
+        assertThat(audit.queryForObject("select count(*) from audit_event where outcome = 4", Integer.class))
+                .isGreaterThan(refusedBefore);
         assertThat(limited.body()).contains("OperationOutcome").contains("throttled");
         long retryAfter = Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow());
         assertThat(retryAfter).isBetween(1L, 5L);

@@ -115,7 +115,7 @@ public final class AccessPolicy {
         }
         // Who and what kind, never the reason or the record: both may carry patient data.
         log.warn("break-glass access granted: subject={} interaction={} type={}", caller.subject(), verb(permission), type);
-        return new Visibility(null, true);
+        return Visibility.ALL; // flagged on the request above, for the audit trail
     }
 
     private static String breakGlassReason() {

@@ -10,14 +10,13 @@ import java.util.Set;
  *                            Resources outside every patient compartment (Practitioner,
  *                            Organization, Medication...) stay readable to a restricted caller,
  *                            never writable.
- * @param breakGlass          whether this access was granted by break-glass
  */
-public record Visibility(Set<String> patientCompartments, boolean breakGlass) {
+public record Visibility(Set<String> patientCompartments) {
 
-    public static final Visibility ALL = new Visibility(null, false);
+    public static final Visibility ALL = new Visibility(null);
 
     public static Visibility patient(String patientId) {
-        return new Visibility(Set.of("Patient/" + patientId), false);
+        return new Visibility(Set.of("Patient/" + patientId));
     }
 
     public boolean restricted() {
