@@ -6,7 +6,6 @@ import ca.uhn.fhir.rest.annotation.OptionalParam;
 import ca.uhn.fhir.rest.annotation.Read;
 import ca.uhn.fhir.rest.annotation.Search;
 import ca.uhn.fhir.rest.annotation.Sort;
-import ca.uhn.fhir.rest.api.SortOrderEnum;
 import ca.uhn.fhir.rest.api.SortSpec;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import ca.uhn.fhir.rest.param.DateRangeParam;
@@ -106,13 +105,7 @@ public final class AuditEventProvider implements IResourceProvider {
                 throw new InvalidRequestException("outcome is one of 0, 4, 8, 12");
             }
         }
-        boolean newestFirst = false;
-        if (sort != null) {
-            if (!"date".equals(sort.getParamName()) && !"_lastUpdated".equals(sort.getParamName())) {
-                throw new InvalidRequestException("AuditEvent supports _sort=date and _sort=-date only");
-            }
-            newestFirst = sort.getOrder() == SortOrderEnum.DESC;
-        }
+        boolean newestFirst = fr.hdsvault.api.resources.VaultResourceProvider.newestFirst(sort, "date", "_lastUpdated");
         AuditTrail.Query query = new AuditTrail.Query(patientToken, agent == null ? null : trail.token("agent", agent.getValue()),
                 entity == null ? null : trail.token("entity", entity.getResourceType() + "/" + entity.getIdPart()),
                 action == null ? null : action.getValue(), outcomeCode,

@@ -69,24 +69,22 @@ public final class AuditTrail implements AutoCloseable {
      * the number of events deleted.
      */
     public synchronized long prune(Instant cutoff) {
-        long pruned = prunedPrefix(jdbc).map(CompactRange::size).orElse(0L);
+        CompactRange range = prunedPrefix(jdbc).orElseGet(CompactRange::new);
         Long point = jdbc.queryForObject("select max(c.tree_size) from audit_checkpoint c where c.tree_size > ? and not exists "
-                + "(select 1 from audit_event e where e.seq < c.tree_size and e.recorded_at >= ?)", Long.class, pruned,
+                + "(select 1 from audit_event e where e.seq < c.tree_size and e.recorded_at >= ?)", Long.class, range.size(),
                 OffsetDateTime.ofInstant(cutoff, ZoneOffset.UTC));
         if (point == null) {
             return 0;
         }
-        List<byte[]> leaves = jdbc.query("select leaf_hash from audit_event where seq >= ? and seq < ? order by seq",
-                (rs, n) -> rs.getBytes(1), pruned, point);
-        CompactRange range = prunedPrefix(jdbc).orElseGet(CompactRange::new);
-        leaves.forEach(range::append);
-        byte[] peaks = new byte[range.peaks().size() * MerkleTree.HASH_LENGTH];
-        for (int i = 0; i < range.peaks().size(); i++) {
-            System.arraycopy(range.peaks().get(i), 0, peaks, i * MerkleTree.HASH_LENGTH, MerkleTree.HASH_LENGTH);
-        }
+        jdbc.query("select leaf_hash from audit_event where seq >= ? and seq < ? order by seq",
+                rs -> {
+                    range.append(rs.getBytes(1));
+                }, range.size(), point);
+        java.io.ByteArrayOutputStream peaks = new java.io.ByteArrayOutputStream();
+        range.peaks().forEach(peaks::writeBytes);
         long target = point;
         return tx.execute(status -> {
-            jdbc.update("insert into audit_prune (tree_size, peaks, pruned_at) values (?, ?, ?)", target, peaks,
+            jdbc.update("insert into audit_prune (tree_size, peaks, pruned_at) values (?, ?, ?)", target, peaks.toByteArray(),
                     OffsetDateTime.ofInstant(clock.instant(), ZoneOffset.UTC));
             return (long) jdbc.update("delete from audit_event where seq < ?", target);
         });
@@ -190,9 +188,22 @@ public final class AuditTrail implements AutoCloseable {
 
     /** The events at these positions, decrypted, in the given order; with the patient token of each. */
     public List<org.hl7.fhir.r4.model.AuditEvent> read(List<Long> positions) {
+        if (positions.isEmpty()) {
+            return List.of();
+        }
+        // One query per page, not per event.
+        Map<Long, byte[]> sealed = new java.util.HashMap<>();
+        jdbc.query("select seq, envelope from audit_event where seq in ("
+                + String.join(", ", java.util.Collections.nCopies(positions.size(), "?")) + ")",
+                rs -> {
+                    sealed.put(rs.getLong(1), rs.getBytes(2));
+                }, positions.toArray());
         List<org.hl7.fhir.r4.model.AuditEvent> out = new ArrayList<>();
         for (Long seq : positions) {
-            byte[] envelope = jdbc.queryForObject("select envelope from audit_event where seq = ?", byte[].class, seq);
+            byte[] envelope = sealed.get(seq);
+            if (envelope == null) {
+                throw new IllegalStateException("audit event " + seq + " is no longer stored (pruned by retention)");
+            }
             out.add(fhir.newJsonParser().parseResource(org.hl7.fhir.r4.model.AuditEvent.class,
                     new String(envelopes.open(context(seq), envelope), StandardCharsets.UTF_8)));
         }

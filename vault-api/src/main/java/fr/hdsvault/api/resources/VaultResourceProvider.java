@@ -223,11 +223,20 @@ public final class VaultResourceProvider implements IResourceProvider {
     }
 
     private static boolean newestFirst(SortSpec sort) {
+        return newestFirst(sort, "_lastUpdated");
+    }
+
+    /**
+     * The one sort the vault offers, by time: false for oldest first (also without _sort), true
+     * for newest first; any other sort parameter is refused (400).
+     */
+    public static boolean newestFirst(SortSpec sort, String... timeParameters) {
         if (sort == null) {
             return false;
         }
-        if (!"_lastUpdated".equals(sort.getParamName()) || sort.getChain() != null) {
-            throw new InvalidRequestException("Only _sort=_lastUpdated and _sort=-_lastUpdated are supported");
+        if (!List.of(timeParameters).contains(sort.getParamName()) || sort.getChain() != null) {
+            throw new InvalidRequestException("Only _sort=" + timeParameters[0] + " and _sort=-" + timeParameters[0]
+                    + " are supported");
         }
         return sort.getOrder() == SortOrderEnum.DESC;
     }
