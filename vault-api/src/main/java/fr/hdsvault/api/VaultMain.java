@@ -2,6 +2,9 @@ package fr.hdsvault.api;
 
 import fr.hdsvault.api.cli.ServeCommand;
 import fr.hdsvault.api.cli.AuditCommand;
+import fr.hdsvault.api.cli.BackupCommand;
+import fr.hdsvault.api.cli.DrillCommand;
+import fr.hdsvault.api.cli.RestoreCommand;
 import fr.hdsvault.api.cli.RotateIssuerKeyCommand;
 import fr.hdsvault.api.cli.TokenCommand;
 import picocli.CommandLine;
@@ -12,7 +15,8 @@ import picocli.CommandLine.Command;
  * {@code java -jar vault.jar token ...} prints a signed token for a vault's data directory.
  */
 @Command(name = "vault", mixinStandardHelpOptions = true, version = "hds-vault 0.1.0",
-        subcommands = {ServeCommand.class, TokenCommand.class, RotateIssuerKeyCommand.class, AuditCommand.class},
+        subcommands = {ServeCommand.class, TokenCommand.class, RotateIssuerKeyCommand.class, AuditCommand.class,
+                BackupCommand.class, DrillCommand.class, RestoreCommand.class},
         description = "hds-vault: a FHIR R4 health-data vault, encrypted, audited and backed up.")
 public final class VaultMain {
 

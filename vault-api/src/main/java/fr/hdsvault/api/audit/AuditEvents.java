@@ -106,6 +106,32 @@ public final class AuditEvents {
         return out;
     }
 
+    /**
+     * An operation the vault runs itself or for an operator (a backup, a restore drill): type
+     * "Application Activity", subtype the operation, the requester (an operator's subject, or
+     * "scheduler"), its outcome, and the operation's id as entity. Never clinical content.
+     */
+    public Entry operation(String operation, String requester, boolean success, String outcomeDescription, String operationId,
+                           Instant now) {
+        AuditEvent e = new AuditEvent();
+        e.setType(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110100", "Application Activity"));
+        e.addSubtype(new Coding("urn:hds-vault:operation", operation, null));
+        e.setAction(AuditEvent.AuditEventAction.E);
+        e.setRecorded(Date.from(now));
+        int outcome = success ? 0 : 8;
+        e.setOutcome(AuditEvent.AuditEventOutcome.fromCode(String.valueOf(outcome)));
+        e.setOutcomeDesc(outcomeDescription);
+        e.addAgent().setRequestor(true).setWho(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:operator")
+                .setValue(requester)));
+        e.getSource().setSite(site).setObserver(new Reference().setDisplay("hds-vault " + vaultId))
+                .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
+        String entity = "urn:hds-vault:" + operation + ":" + operationId;
+        e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:" + operation)
+                        .setValue(operationId)))
+                .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
+        return new Entry(e, "E", outcome, operation, requester, null, entity);
+    }
+
     /** The FHIR interaction, from the method and path (relative to the server root). */
     static String subtype(Request request, AuditContext context) {
         String path = request.path();

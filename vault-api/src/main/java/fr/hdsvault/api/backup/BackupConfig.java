@@ -1,0 +1,145 @@
+package fr.hdsvault.api.backup;
+
+import fr.hdsvault.api.VaultApplication;
+import fr.hdsvault.api.audit.AuditConfig;
+import fr.hdsvault.api.audit.AuditEvents;
+import fr.hdsvault.api.audit.AuditKeys;
+import fr.hdsvault.api.audit.AuditTrail;
+import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.backup.BackupTarget;
+import fr.hdsvault.backup.JdbcLock;
+import fr.hdsvault.backup.Retention;
+import fr.hdsvault.crypto.Keyring;
+import fr.hdsvault.storage.BucketOptions;
+import fr.hdsvault.storage.ObjectStore;
+import fr.hdsvault.storage.ResidencyPolicy;
+import fr.hdsvault.storage.S3Credentials;
+import fr.hdsvault.storage.S3ObjectStore;
+import fr.hdsvault.storage.S3StoreConfig;
+import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZoneId;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import org.springframework.scheduling.support.CronTrigger;
+
+/**
+ * Wires backups: the target (a second embedded S3 store under {@code DIR/backup-s3} standing for
+ * a second site, or a remote S3/MinIO endpoint), the retention policy, restore drills, the
+ * lock, and the two schedules. Settings and defaults: docs/backup.md.
+ */
+@Configuration
+public class BackupConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(BackupConfig.class);
+
+    /** The backup store and what runs on it; one bean, so that it is not mistaken for the primary store. */
+    public record BackupStorage(EmbeddedS3Server server, ObjectStore store, BackupTarget target) implements AutoCloseable {
+        @Override
+        public void close() {
+            store.close();
+            if (server != null) {
+                server.close();
+            }
+        }
+    }
+
+    @Bean(destroyMethod = "close")
+    BackupStorage backupStorage(VaultHome home,
+                                @Value("${vault.backup.endpoint:}") String endpoint,
+                                @Value("${vault.backup.access-key:}") String accessKey,
+                                @Value("${vault.backup.secret-key:}") String secretKey,
+                                @Value("${vault.backup.region:fr-par}") String region,
+                                @Value("${vault.backup.bucket:hds-vault-backup}") String bucket,
+                                @Value("${vault.backup.object-lock:30d}") Duration objectLock,
+                                @Value("${vault.storage.allowed-regions:fr-par,eu-west-3,fr-*}") String allowedRegions) {
+        EmbeddedS3Server server = null;
+        S3StoreConfig config;
+        if (endpoint.isBlank()) {
+            server = EmbeddedS3Server.start(home.root().resolve("backup-s3"));
+            config = S3StoreConfig.declared(server.endpoint(), server.credentials(), region);
+        } else {
+            config = S3StoreConfig.external(endpoint, new S3Credentials(accessKey, secretKey), region);
+        }
+        S3ObjectStore store = new S3ObjectStore(config.withResidency(ResidencyPolicy.parse(allowedRegions)));
+        try {
+            store.createBucket(bucket, BucketOptions.locked(objectLock));
+            log.warn("backup store ({}): {}", server != null ? "embedded, " + home.root().resolve("backup-s3") : endpoint,
+                    store.probe(bucket).describe());
+        } catch (RuntimeException e) {
+            // The vault serves without its backup target; backups fail loudly until it answers.
+            log.error("backup store unavailable at start-up: {}", e.getMessage());
+        }
+        return new BackupStorage(server, store, new BackupTarget(store, bucket));
+    }
+
+    @Bean(destroyMethod = "close")
+    BackupService backupService(BackupStorage storage, DataSource db, JdbcTemplate jdbc, Keyring keyring, ObjectStore store,
+                                VaultHome home, AuditTrail trail,
+                                @Value("${vault.audit.site:single-node}") String site,
+                                @Value("${vault.backup.parallelism:8}") int parallelism,
+                                @Value("${vault.backup.keep-last:7}") int keepLast,
+                                @Value("${vault.backup.keep-daily:7}") int keepDaily,
+                                @Value("${vault.backup.keep-weekly:5}") int keepWeekly,
+                                @Value("${vault.backup.keep-monthly:12}") int keepMonthly,
+                                @Value("${vault.backup.zone:Europe/Paris}") ZoneId zone,
+                                @Value("${vault.backup.lock-ttl:60s}") Duration lockTtl,
+                                @Value("${vault.drill.rto-target:4h}") Duration rtoTarget,
+                                @Value("${vault.drill.rpo-target:24h}") Duration rpoTarget,
+                                @Value("${vault.drill.sample-size:100}") int sampleSize,
+                                @Value("${vault.drill.scratch-dir:}") String scratchDir) {
+        Clock clock = Clock.systemUTC();
+        Path scratch = scratchDir.isBlank() ? home.root().resolve("drills") : Path.of(scratchDir);
+        RestoreDrill drill = new RestoreDrill(storage.target(), keyring, store, jdbc,
+                AuditKeys.loadOrCreate(home.keys()).publicKey(),
+                new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
+        VaultBackupSource source = new VaultBackupSource(db, keyring, store, VaultApplication.OBJECT_BUCKET,
+                AuditConfig.AUDIT_BUCKET, home, clock);
+        return new BackupService(storage.target(), source, new JdbcLock(db, clock, lockTtl),
+                new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(home.vaultId(), site),
+                drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);
+    }
+
+    /**
+     * The schedules: {@code vault.backup.cron} (default daily at 02:00) and {@code vault.drill.cron}
+     * (default Sundays at 04:00), Spring cron expressions in {@code vault.backup.zone}; "-" turns one off.
+     */
+    @Bean(destroyMethod = "shutdown")
+    ThreadPoolTaskScheduler backupScheduler(BackupService service,
+                                            @Value("${vault.backup.cron:0 0 2 * * *}") String backupCron,
+                                            @Value("${vault.drill.cron:0 0 4 * * SUN}") String drillCron,
+                                            @Value("${vault.backup.zone:Europe/Paris}") ZoneId zone) {
+        ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
+        scheduler.setPoolSize(1);
+        scheduler.setThreadNamePrefix("backup-schedule-");
+        scheduler.setDaemon(true);
+        scheduler.initialize();
+        if (!"-".equals(backupCron)) {
+            scheduler.schedule(() -> scheduled("backup", () -> service.backup("scheduler")), new CronTrigger(backupCron, zone));
+            log.info("backups scheduled: '{}' ({})", backupCron, zone);
+        }
+        if (!"-".equals(drillCron)) {
+            scheduler.schedule(() -> scheduled("restore drill", () -> service.drill(null, "scheduler")), new CronTrigger(drillCron, zone));
+            log.info("restore drills scheduled: '{}' ({})", drillCron, zone);
+        }
+        return scheduler;
+    }
+
+    private static void scheduled(String what, Runnable run) {
+        try {
+            run.run();
+        } catch (BackupService.BusyException e) {
+            log.info("scheduled {} skipped: {}", what, e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("scheduled {} failed: {}", what, e.getMessage());
+        }
+    }
+}

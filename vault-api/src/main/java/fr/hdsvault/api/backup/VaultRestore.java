@@ -1,0 +1,432 @@
+package fr.hdsvault.api.backup;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import fr.hdsvault.api.VaultApplication;
+import fr.hdsvault.api.audit.AuditConfig;
+import fr.hdsvault.api.audit.AuditKeys;
+import fr.hdsvault.api.audit.AuditTrail;
+import fr.hdsvault.api.audit.AuditVerifier;
+import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.backup.BackupException;
+import fr.hdsvault.backup.BackupTarget;
+import fr.hdsvault.backup.BackupVerifier;
+import fr.hdsvault.backup.Manifest;
+import fr.hdsvault.backup.ObjectList;
+import fr.hdsvault.backup.Progress;
+import fr.hdsvault.backup.SetReader;
+import fr.hdsvault.backup.TableSnapshot;
+import fr.hdsvault.crypto.EncryptionContext;
+import fr.hdsvault.crypto.EnvelopeCipher;
+import fr.hdsvault.crypto.InMemoryKekRegistry;
+import fr.hdsvault.crypto.KekRecord;
+import fr.hdsvault.crypto.Keyring;
+import fr.hdsvault.crypto.root.OwnerOnlyFiles;
+import fr.hdsvault.crypto.root.RootKeyProvider;
+import fr.hdsvault.storage.BucketOptions;
+import fr.hdsvault.storage.ObjectStore;
+import fr.hdsvault.storage.ResidencyPolicy;
+import fr.hdsvault.storage.S3ObjectStore;
+import fr.hdsvault.storage.S3StoreConfig;
+import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationVersion;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+/**
+ * Builds a vault from one backup set and the root key, into an empty data directory (and,
+ * optionally, an empty PostgreSQL database): verifies the set (completion, the signature with
+ * the key derived from the set's own registry under this root key, every item's hash), loads
+ * the index at the set's schema version then migrates it, copies every object after checking
+ * its hash and opening it with its keys, writes the vault's identity and signing keys and the
+ * audit checkpoint copies, and finally verifies the restored audit trail.
+ *
+ * <p>Object faults do not stop a restore: each is recorded with its key, and the result says
+ * the restore failed. Anything else (wrong root key, forged manifest, corrupted item) stops it.
+ */
+public final class VaultRestore {
+
+    /** A restored vault's parts, open for checks (a drill), until closed. */
+    public static final class Restored implements AutoCloseable {
+        private final Path dir;
+        private final EmbeddedS3Server server;
+        private final S3ObjectStore store;
+        private final SingleConnectionDataSource db;
+        private final Keyring keyring;
+        private final Manifest manifest;
+        private long objects;
+        private long bytes;
+        private long rows;
+        private final AtomicLong failureCount = new AtomicLong();
+        private final List<BackupVerifier.Failure> failures = Collections.synchronizedList(new ArrayList<>());
+        private AuditVerifier.Result audit;
+        private Duration took;
+
+        private Restored(Path dir, EmbeddedS3Server server, S3ObjectStore store, SingleConnectionDataSource db, Keyring keyring,
+                         Manifest manifest) {
+            this.dir = dir;
+            this.server = server;
+            this.store = store;
+            this.db = db;
+            this.keyring = keyring;
+            this.manifest = manifest;
+        }
+
+        public Path dir() {
+            return dir;
+        }
+
+        public ObjectStore store() {
+            return store;
+        }
+
+        public JdbcTemplate jdbc() {
+            return new JdbcTemplate(db);
+        }
+
+        /** The keys of the set (its registry under the root key). */
+        public Keyring keyring() {
+            return keyring;
+        }
+
+        public Manifest manifest() {
+            return manifest;
+        }
+
+        public long objects() {
+            return objects;
+        }
+
+        public long bytes() {
+            return bytes;
+        }
+
+        public long rows() {
+            return rows;
+        }
+
+        public List<BackupVerifier.Failure> failures() {
+            synchronized (failures) {
+                return List.copyOf(failures);
+            }
+        }
+
+        public long failureCount() {
+            return failureCount.get();
+        }
+
+        public AuditVerifier.Result audit() {
+            return audit;
+        }
+
+        public Duration took() {
+            return took;
+        }
+
+        public boolean ok() {
+            return failureCount.get() == 0 && audit != null && audit.ok();
+        }
+
+        void fail(BackupVerifier.Failure f) {
+            if (failureCount.incrementAndGet() <= BackupVerifier.MAX_LISTED_FAILURES) {
+                failures.add(f);
+            }
+        }
+
+        public String describe() {
+            StringBuilder s = new StringBuilder(ok() ? "restore of " + manifest.id() + " complete" : "restore of " + manifest.id() + " FAILED")
+                    .append(": ").append(objects).append(" objects (").append(bytes).append(" bytes), ").append(rows)
+                    .append(" index rows, in ").append(took == null ? "?" : took.toMillis() + " ms").append("; point in time ")
+                    .append(manifest.pointInTime()).append("; ").append(audit == null ? "audit trail not checked" : audit.message());
+            for (BackupVerifier.Failure f : failures()) {
+                s.append("\n  ").append(f.item()).append(f.objectKey() == null ? "" : " " + f.objectKey()).append(": ").append(f.problem());
+            }
+            return s.toString();
+        }
+
+        @Override
+        public void close() {
+            store.close();
+            server.close();
+            db.destroy();
+        }
+    }
+
+    private VaultRestore() {
+    }
+
+    /**
+     * Opens a set with its keys: requires the completion marker, rebuilds the set's key registry
+     * under this root key and checks the manifest signature with the key derived from it.
+     */
+    public static SetKeys openSet(BackupTarget target, String setId, RootKeyProvider root) {
+        SetReader set = SetReader.unverified(target, setId);
+        set.requireComplete();
+        Keyring keyring = setKeyring(set, root);
+        byte[] publicKey;
+        try {
+            publicKey = BackupKeys.signingKey(keyring).publicKey();
+        } catch (RuntimeException e) {
+            throw new BackupException("backup set " + setId + ": its key registry does not open under this root key "
+                    + "(another vault's set, a replaced registry, or the wrong root key)", e);
+        }
+        set.verifySignature(publicKey);
+        return new SetKeys(set, keyring);
+    }
+
+    /** A set whose signature verified, and the keyring of its registry. */
+    public record SetKeys(SetReader set, Keyring keyring) {
+    }
+
+    private static Keyring setKeyring(SetReader set, RootKeyProvider root) {
+        InMemoryKekRegistry registry = new InMemoryKekRegistry();
+        try (InputStream in = set.item(VaultBackupSource.KEYS)) {
+            TableSnapshot.read(in, (table, columns) -> values -> {
+                Map<String, Object> row = new HashMap<>();
+                for (int i = 0; i < columns.size(); i++) {
+                    row.put(columns.get(i), values[i]);
+                }
+                registry.insert(new KekRecord((String) row.get("kek_id"), ((Long) row.get("version")).intValue(),
+                        ((Long) row.get("root_key_version")).intValue(),
+                        row.get("wrapped_key") == null ? null : Base64.getDecoder().decode((String) row.get("wrapped_key")),
+                        OffsetDateTime.parse((String) row.get("created_at")).toInstant(),
+                        row.get("destroyed_at") == null ? null : OffsetDateTime.parse((String) row.get("destroyed_at")).toInstant()));
+            });
+            in.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException | SQLException | RuntimeException e) {
+            if (e instanceof BackupException b) {
+                throw b;
+            }
+            throw new BackupException("backup set " + set.id() + ": the key registry item cannot be read", e);
+        }
+        return new Keyring(root, registry);
+    }
+
+    /**
+     * Restores a set into {@code dir}, which must be empty or absent.
+     * @param indexUrl the index database, null for H2 in the directory; it must hold no vault schema yet
+     * @param auditPublicKey the trusted audit checkpoint key, or null to trust the one in the set
+     */
+    public static Restored restore(BackupTarget target, String setId, RootKeyProvider root, Path dir, String indexUrl,
+                                   String indexUser, String indexPassword, byte[] auditPublicKey, int parallelism,
+                                   Progress progress) {
+        long t0 = System.nanoTime();
+        requireEmpty(dir);
+        SetKeys keys = openSet(target, setId, root);
+        SetReader set = keys.set();
+        VaultHome home = VaultHome.prepare(dir);
+        String url = indexUrl != null ? indexUrl : "jdbc:h2:file:" + home.root().resolve("index").resolve("vault");
+        SingleConnectionDataSource db = new SingleConnectionDataSource(url, indexUrl == null ? "sa" : indexUser,
+                indexUrl == null ? "" : indexPassword, true);
+        EmbeddedS3Server server = null;
+        Restored restored = null;
+        try {
+            requireNoSchema(db);
+            server = EmbeddedS3Server.start(home.s3());
+            S3ObjectStore store = new S3ObjectStore(S3StoreConfig.declared(server.endpoint(), server.credentials(), "fr-par")
+                    .withResidency(ResidencyPolicy.parse("fr-par")));
+            restored = new Restored(home.root(), server, store, db, keys.keyring(), set.manifest());
+            EnvelopeCipher envelopes = new EnvelopeCipher(keys.keyring());
+            restored.rows = loadIndex(set, envelopes, db, progress);
+            writeHomeFiles(set, envelopes, home);
+            store.createBucket(VaultApplication.OBJECT_BUCKET, BucketOptions.versioned());
+            store.createBucket(AuditConfig.AUDIT_BUCKET, BucketOptions.locked(Duration.ofDays(3650)));
+            writeAuditCheckpoints(set, store);
+            copyObjects(set, envelopes, restored, parallelism, progress);
+            byte[] auditKey = auditPublicKey != null ? auditPublicKey
+                    : AuditKeys.readPublic(home.keys().resolve(AuditKeys.PUBLIC_FILE));
+            restored.audit = new AuditVerifier(new JdbcTemplate(db), auditKey, AuditConfig.KEY_NAME,
+                    EmbeddedS3Server.bucketDirectory(home.s3(), AuditConfig.AUDIT_BUCKET).resolve("checkpoints")).verify();
+            restored.took = Duration.ofNanos(System.nanoTime() - t0);
+            return restored;
+        } catch (RuntimeException | IOException | SQLException e) {
+            if (restored != null) {
+                restored.close();
+            } else {
+                if (server != null) {
+                    server.close();
+                }
+                db.destroy();
+            }
+            if (e instanceof BackupException b) {
+                throw b;
+            }
+            throw new BackupException("restore of " + setId + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void requireEmpty(Path dir) {
+        if (Files.exists(dir)) {
+            try (Stream<Path> entries = Files.list(dir)) {
+                if (entries.findAny().isPresent()) {
+                    throw new BackupException("restore needs an empty data directory; " + dir + " is not empty");
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private static void requireNoSchema(SingleConnectionDataSource db) throws SQLException {
+        try (Connection c = db.getConnection()) {
+            try (var tables = c.getMetaData().getTables(null, null, "%", new String[] {"TABLE"})) {
+                while (tables.next()) {
+                    String name = tables.getString("TABLE_NAME").toLowerCase(java.util.Locale.ROOT);
+                    if (name.equals("flyway_schema_history") || name.equals("resource_version")) {
+                        throw new BackupException("restore needs an empty index database; this one holds a vault schema");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Schema at the set's version, the rows in one transaction, then the migrations that came after the set. */
+    private static long loadIndex(SetReader set, EnvelopeCipher envelopes, SingleConnectionDataSource db, Progress progress)
+            throws IOException, SQLException {
+        int version = set.manifest().schemaVersion();
+        Flyway.configure().dataSource(db).locations("classpath:db/migration")
+                .target(MigrationVersion.fromVersion(String.valueOf(version))).load().migrate();
+        long rows = 0;
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (InputStream in = set.item(VaultBackupSource.KEYS)) {
+                    rows += TableSnapshot.load(c, in);
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
+                for (String item : List.of(VaultBackupSource.INDEX, VaultBackupSource.AUDIT)) {
+                    try (InputStream raw = set.item(item);
+                         InputStream in = envelopes.opening(BackupKeys.itemContext(set.id(), item), raw)) {
+                        rows += TableSnapshot.load(c, in);
+                        raw.transferTo(OutputStream.nullOutputStream()); // reaches the end: the item's hash is checked
+                    }
+                    progress.update("index", rows, -1, 0);
+                }
+                c.commit();
+            } catch (IOException | SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+        Flyway.configure().dataSource(db).locations("classpath:db/migration").load().migrate();
+        return rows;
+    }
+
+    private static void writeHomeFiles(SetReader set, EnvelopeCipher envelopes, VaultHome home) throws IOException {
+        Map<String, byte[]> files = new HashMap<>();
+        try (InputStream raw = set.item(VaultBackupSource.VAULT_FILES);
+             InputStream in = envelopes.opening(BackupKeys.itemContext(set.id(), VaultBackupSource.VAULT_FILES), raw);
+             JsonParser p = new JsonFactory().createParser(in)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new BackupException("backup set " + set.id() + ": the vault files item is malformed");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (!VaultBackupSource.HOME_FILES.contains(name)) {
+                    throw new BackupException("backup set " + set.id() + ": the vault files item names an unexpected file");
+                }
+                files.put(name, Base64.getDecoder().decode(p.nextTextValue()));
+            }
+            raw.transferTo(OutputStream.nullOutputStream());
+        }
+        for (Map.Entry<String, byte[]> f : files.entrySet()) {
+            OwnerOnlyFiles.writeAtomically(home.root().resolve(f.getKey()), f.getValue());
+        }
+    }
+
+    private static void writeAuditCheckpoints(SetReader set, ObjectStore store) {
+        String text = new String(set.itemBytes(VaultBackupSource.AUDIT_CHECKPOINTS), StandardCharsets.US_ASCII);
+        for (String line : text.split("\n")) {
+            if (!line.isBlank()) {
+                String[] parts = line.split(" ");
+                store.put(AuditConfig.AUDIT_BUCKET, AuditTrail.CHECKPOINT_PREFIX + String.format("%020d", Long.parseLong(parts[0])),
+                        Base64.getDecoder().decode(parts[1]), Map.of());
+            }
+        }
+    }
+
+    /** Every object: hash checked against the set, opened with its keys and context, written to the restored store. */
+    private static void copyObjects(SetReader set, EnvelopeCipher envelopes, Restored restored, int parallelism, Progress progress) {
+        Map<String, EncryptionContext> contexts = new HashMap<>();
+        restored.jdbc().query("select object_key, resource_type, resource_id, version_id from resource_version "
+                + "where object_key is not null", rs -> {
+            contexts.put(rs.getString(1), new EncryptionContext(VaultApplication.TENANT, rs.getString(2), rs.getString(3),
+                    String.valueOf(rs.getLong(4))));
+        });
+        List<ObjectList.Entry> objects = set.objects();
+        if (objects.size() != contexts.size()) {
+            restored.fail(new BackupVerifier.Failure(Manifest.OBJECT_LIST, null, "lists " + objects.size()
+                    + " objects, the index references " + contexts.size()));
+        }
+        AtomicLong done = new AtomicLong();
+        AtomicLong bytes = new AtomicLong();
+        ExecutorService workers = Executors.newFixedThreadPool(parallelism, r -> {
+            Thread t = new Thread(r, "restore-copy");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (ObjectList.Entry entry : objects) {
+                futures.add(workers.submit(() -> {
+                    try {
+                        byte[] content = set.object(entry);
+                        EncryptionContext context = contexts.get(entry.key());
+                        if (context == null) {
+                            restored.fail(new BackupVerifier.Failure("object", entry.key(), "not referenced by the set's index"));
+                        } else {
+                            try {
+                                envelopes.open(context, content);
+                            } catch (RuntimeException e) {
+                                restored.fail(new BackupVerifier.Failure("object", entry.key(),
+                                        "does not open under its keys (authentication failed: tampered, swapped or wrong key)"));
+                                return;
+                            }
+                            restored.store.put(VaultApplication.OBJECT_BUCKET, entry.key(), content, Map.of());
+                            bytes.addAndGet(content.length);
+                        }
+                    } catch (SetReader.ObjectFault e) {
+                        restored.fail(new BackupVerifier.Failure("object", e.key(), e.problem()));
+                    }
+                    progress.update("objects", done.incrementAndGet(), objects.size(), bytes.get());
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } catch (Exception e) {
+            throw new BackupException("restoring objects failed: " + e.getMessage(), e);
+        } finally {
+            workers.shutdownNow();
+        }
+        restored.objects = done.get();
+        restored.bytes = bytes.get();
+    }
+}
