@@ -35,6 +35,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * resource reads back identical to what was sent (ignoring id and meta, with its urn:uuid
  * references replaced by the ids the vault assigned).
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class SyntheaTransactionTest {
 
     static final Path SAMPLES = Path.of("..", "..", "shared", "fhir-samples", "synthea-r4");
@@ -75,6 +76,7 @@ class SyntheaTransactionTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Order(1)
     void everyBundleLoadsAsATransactionAndEveryResourceReadsBackIdentical() throws Exception {
         List<Path> files = bundles();
         assertThat(files).hasSize(31);
@@ -123,7 +125,47 @@ class SyntheaTransactionTest {
         assertThat(compared.get()).isGreaterThan(9000);
     }
 
+    /** The loaded data set, backed up, restored into an empty directory, reads back identical through the restored vault. */
     @Test
+    @org.junit.jupiter.api.Order(2)
+    void theLoadedSetRestoresFromABackupAndEveryResourceReadsBackIdentical() throws Exception {
+        Map<String, Object> summary = BackupRestoreTest.backup(vault);
+        assertThat(summary.get("status")).isEqualTo("complete");
+        Path restoredDir = dir.resolve("restored");
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        assertThat(BackupRestoreTest.restore(vault.dataDir, restoredDir, out, err)).as(err.toString()).isZero();
+        List<String> resources = vault.context.getBean(JdbcTemplate.class).queryForList(
+                "select resource_type || '/' || resource_id from resource_current where deleted = false", String.class);
+        assertThat(resources).hasSizeGreaterThan(9000);
+        try (VaultHttps restored = new VaultHttps(restoredDir, Map.of("vault.backup.cron", "-", "vault.drill.cron", "-"))) {
+            String a = BackupRestoreTest.practitioner(vault.dataDir);
+            String b = BackupRestoreTest.practitioner(restoredDir);
+            ExecutorService readers = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> checks = new ArrayList<>();
+                for (String resource : resources) {
+                    checks.add(readers.submit(() -> {
+                        var there = vault.get("/fhir/" + resource, a);
+                        var here = restored.get("/fhir/" + resource, b);
+                        assertThat(here.statusCode()).as(resource).isEqualTo(200);
+                        assertThat(here.body()).as(resource).isEqualTo(there.body());
+                        return null;
+                    }));
+                }
+                for (Future<?> f : checks) {
+                    f.get();
+                }
+            } finally {
+                readers.shutdown();
+            }
+            String auditor = TestTokens.ofVault(restoredDir).sign("aud-1", "auditor", null, null);
+            assertThat(BackupRestoreTest.json(restored.get("/admin/audit/verify", auditor)).get("ok")).isEqualTo(true);
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(3)
     void aTransactionWithOneBadEntryStoresNothing() throws Exception {
         JdbcTemplate jdbc = vault.context.getBean(JdbcTemplate.class);
         int before = jdbc.queryForObject("select count(*) from resource_version", Integer.class);
