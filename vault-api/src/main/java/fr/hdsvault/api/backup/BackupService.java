@@ -105,7 +105,8 @@ public class BackupService implements AutoCloseable {
         return target;
     }
 
-    void observe(Progress progress) {
+    /** For fault-injection tests: called with every progress update of backup runs. */
+    public void observe(Progress progress) {
         this.observer = progress;
     }
 
