@@ -22,7 +22,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -142,11 +141,7 @@ public final class BackupRunner {
         }
         Map<String, ObjectList.Entry> out = new ConcurrentHashMap<>();
         AtomicLong done = new AtomicLong();
-        ExecutorService workers = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, "backup-copy");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService workers = fr.hdsvault.backup.Workers.pool("backup-copy", parallelism);
         try {
             List<Future<?>> futures = new ArrayList<>(keys.size());
             for (String key : keys) {

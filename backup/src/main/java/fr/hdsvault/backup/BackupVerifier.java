@@ -7,7 +7,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -120,11 +119,7 @@ public final class BackupVerifier {
             }
         }
         ObjectAuthenticator auth = authenticator;
-        ExecutorService workers = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, "backup-verify");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService workers = fr.hdsvault.backup.Workers.pool("backup-verify", parallelism);
         try {
             List<Future<?>> futures = new ArrayList<>(objects.size());
             for (ObjectList.Entry entry : objects) {

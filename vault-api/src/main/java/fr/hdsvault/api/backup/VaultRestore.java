@@ -49,7 +49,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -387,11 +386,7 @@ public final class VaultRestore {
         }
         AtomicLong done = new AtomicLong();
         AtomicLong bytes = new AtomicLong();
-        ExecutorService workers = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, "restore-copy");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService workers = fr.hdsvault.backup.Workers.pool("restore-copy", parallelism);
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (ObjectList.Entry entry : objects) {
