@@ -293,7 +293,8 @@ public final class VaultRestore {
 
     private static void requireNoSchema(SingleConnectionDataSource db) throws SQLException {
         try (Connection c = db.getConnection()) {
-            try (var tables = c.getMetaData().getTables(null, null, "%", new String[] {"TABLE"})) {
+            // Only the schema the vault will use: a shared server holds other databases' schemas.
+            try (var tables = c.getMetaData().getTables(c.getCatalog(), c.getSchema(), "%", new String[] {"TABLE"})) {
                 while (tables.next()) {
                     String name = tables.getString("TABLE_NAME").toLowerCase(java.util.Locale.ROOT);
                     if (name.equals("flyway_schema_history") || name.equals("resource_version")) {

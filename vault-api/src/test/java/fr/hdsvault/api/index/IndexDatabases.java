@@ -8,10 +8,10 @@ import org.flywaydb.core.Flyway;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
 /** Fresh, migrated index databases for tests: in-memory H2, and a new schema in the local PostgreSQL. */
-final class IndexDatabases {
+public final class IndexDatabases {
 
-    static final String POSTGRES_URL = "jdbc:postgresql://127.0.0.1:5432/test";
-    static final String POSTGRES_USER = "postgres";
+    public static final String POSTGRES_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+    public static final String POSTGRES_USER = "postgres";
 
     private IndexDatabases() {
     }
@@ -24,7 +24,7 @@ final class IndexDatabases {
     }
 
     /** Why PostgreSQL cannot be used here, or null when it answers. */
-    static String postgresUnavailable() {
+    public static String postgresUnavailable() {
         try (Connection c = DriverManager.getConnection(POSTGRES_URL + "?connectTimeout=3", POSTGRES_USER, "")) {
             return c.isValid(3) ? null : "PostgreSQL on 127.0.0.1:5432 answered but is not usable";
         } catch (Exception e) {
