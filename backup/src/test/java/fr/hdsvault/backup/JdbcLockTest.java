@@ -1,0 +1,191 @@
+package fr.hdsvault.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import javax.sql.DataSource;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The lock that keeps backup operations to one at a time across vault instances, each instance
+ * being its own {@link JdbcLock} on the shared database: on H2 and on the local PostgreSQL.
+ */
+class JdbcLockTest {
+
+    private static final String PG_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+    private static final List<String> SCHEMAS = new ArrayList<>();
+    private static final String LOCK = "backup-target";
+
+    /** A clock the test moves by hand. */
+    static final class ManualClock extends Clock {
+        private volatile Instant now = Instant.parse("2026-11-28T02:00:00Z");
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    static DataSource database(String kind) throws Exception {
+        String ddl = "create table vault_lock (name varchar(64) not null primary key, locked_until timestamp with time zone not null, "
+                + "locked_at timestamp with time zone not null, locked_by varchar(255) not null)";
+        if (kind.equals("h2")) {
+            JdbcDataSource h2 = new JdbcDataSource();
+            h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+            try (Connection c = h2.getConnection(); Statement s = c.createStatement()) {
+                s.execute(ddl);
+            }
+            return h2;
+        }
+        String schema = "lock_" + UUID.randomUUID().toString().replace("-", "");
+        try (Connection c = DriverManager.getConnection(PG_URL + "?connectTimeout=3", "postgres", "");
+             Statement s = c.createStatement()) {
+            s.execute("create schema " + schema);
+            SCHEMAS.add(schema);
+            s.execute(ddl.replace("vault_lock", schema + ".vault_lock"));
+        } catch (java.sql.SQLException e) {
+            Assumptions.abort("skipped: PostgreSQL on 127.0.0.1:5432 (database test) does not answer (" + e.getMessage() + ")");
+        }
+        PGSimpleDataSource pg = new PGSimpleDataSource();
+        pg.setURL(PG_URL);
+        pg.setUser("postgres");
+        pg.setCurrentSchema(schema);
+        return pg;
+    }
+
+    @AfterAll
+    static void dropSchemas() throws Exception {
+        if (SCHEMAS.isEmpty()) {
+            return;
+        }
+        try (Connection c = DriverManager.getConnection(PG_URL, "postgres", ""); Statement s = c.createStatement()) {
+            for (String schema : SCHEMAS) {
+                s.execute("drop schema if exists " + schema + " cascade");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgresql"})
+    void oneHolderAtATimeAndAReleasedLockIsFreeAgain(String kind) throws Exception {
+        DataSource db = database(kind);
+        ManualClock clock = new ManualClock();
+        JdbcLock a = new JdbcLock(db, clock, Duration.ofHours(1));
+        JdbcLock b = new JdbcLock(db, clock, Duration.ofHours(1));
+        Optional<JdbcLock.Held> held = a.tryAcquire(LOCK, "instance-a");
+        assertThat(held).isPresent();
+        assertThat(b.tryAcquire(LOCK, "instance-b")).isEmpty();
+        assertThat(b.holder(LOCK)).contains("instance-a");
+        assertThat(a.tryAcquire(LOCK, "instance-a")).as("not re-entrant: a second run on the same instance waits too").isEmpty();
+        assertThat(b.tryAcquire("another-lock", "instance-b")).as("locks by other names are independent").isPresent();
+
+        held.get().close();
+        assertThat(b.holder(LOCK)).isEmpty();
+        try (JdbcLock.Held taken = b.tryAcquire(LOCK, "instance-b").orElseThrow()) {
+            assertThat(a.holder(LOCK)).contains("instance-b");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgresql"})
+    void aDeadHoldersLockExpiresAfterItsTimeToLiveAndItsLateReleaseFreesNothing(String kind) throws Exception {
+        DataSource db = database(kind);
+        ManualClock clock = new ManualClock();
+        Duration ttl = Duration.ofMinutes(10); // no heartbeat fires during the test: the holder looks dead
+        JdbcLock a = new JdbcLock(db, clock, ttl);
+        JdbcLock b = new JdbcLock(db, clock, ttl);
+        JdbcLock.Held dead = a.tryAcquire(LOCK, "instance-a").orElseThrow();
+
+        clock.advance(ttl.minusSeconds(1));
+        assertThat(b.tryAcquire(LOCK, "instance-b")).as("one second before expiry").isEmpty();
+        clock.advance(Duration.ofSeconds(1));
+        JdbcLock.Held taken = b.tryAcquire(LOCK, "instance-b").orElseThrow();
+        assertThat(b.holder(LOCK)).contains("instance-b");
+
+        dead.close(); // the first holder wakes up and releases: it must not free the lock it lost
+        assertThat(a.holder(LOCK)).contains("instance-b");
+        assertThat(a.tryAcquire(LOCK, "instance-a")).isEmpty();
+        taken.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgresql"})
+    void aLiveHoldersHeartbeatKeepsItsLockPastTheTimeToLive(String kind) throws Exception {
+        DataSource db = database(kind);
+        Duration ttl = Duration.ofSeconds(1);
+        JdbcLock a = new JdbcLock(db, Clock.systemUTC(), ttl);
+        JdbcLock b = new JdbcLock(db, Clock.systemUTC(), ttl);
+        try (JdbcLock.Held held = a.tryAcquire(LOCK, "instance-a").orElseThrow()) {
+            Thread.sleep(ttl.multipliedBy(3).toMillis());
+            assertThat(b.tryAcquire(LOCK, "instance-b")).as("renewed every third of its time to live").isEmpty();
+            assertThat(b.holder(LOCK)).contains("instance-a");
+        }
+        assertThat(b.tryAcquire(LOCK, "instance-b")).isPresent();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"h2", "postgresql"})
+    void instancesRacingForAFreeLockGetItOnce(String kind) throws Exception {
+        DataSource db = database(kind);
+        ManualClock clock = new ManualClock();
+        int instances = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(instances);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Optional<JdbcLock.Held>>> attempts = new ArrayList<>();
+            for (int i = 0; i < instances; i++) {
+                JdbcLock lock = new JdbcLock(db, clock, Duration.ofHours(1));
+                String owner = "instance-" + i;
+                Callable<Optional<JdbcLock.Held>> attempt = () -> {
+                    start.await();
+                    return lock.tryAcquire(LOCK, owner);
+                };
+                attempts.add(pool.submit(attempt));
+            }
+            start.countDown();
+            List<JdbcLock.Held> winners = new ArrayList<>();
+            for (Future<Optional<JdbcLock.Held>> f : attempts) {
+                f.get().ifPresent(winners::add);
+            }
+            assertThat(winners).hasSize(1);
+            winners.forEach(JdbcLock.Held::close);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
