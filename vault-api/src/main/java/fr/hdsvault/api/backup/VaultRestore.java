@@ -85,6 +85,7 @@ public final class VaultRestore {
         private final List<BackupVerifier.Failure> failures = Collections.synchronizedList(new ArrayList<>());
         private AuditVerifier.Result audit;
         private Duration took;
+        private final Map<String, Duration> phases = new java.util.LinkedHashMap<>();
 
         private Restored(Path dir, EmbeddedS3Server server, S3ObjectStore store, SingleConnectionDataSource db, Keyring keyring,
                          Manifest manifest) {
@@ -147,6 +148,17 @@ public final class VaultRestore {
             return took;
         }
 
+        /** Where the restore time went, phase by phase: the parts of the recovery time. */
+        public Map<String, Duration> phases() {
+            return java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(phases));
+        }
+
+        private long lap(String phase, long since) {
+            long now = System.nanoTime();
+            phases.put(phase, Duration.ofNanos(now - since));
+            return now;
+        }
+
         public boolean ok() {
             return failureCount.get() == 0 && audit != null && audit.ok();
         }
@@ -160,12 +172,20 @@ public final class VaultRestore {
         public String describe() {
             StringBuilder s = new StringBuilder(ok() ? "restore of " + manifest.id() + " complete" : "restore of " + manifest.id() + " FAILED")
                     .append(": ").append(objects).append(" objects (").append(bytes).append(" bytes), ").append(rows)
-                    .append(" index rows, in ").append(took == null ? "?" : took.toMillis() + " ms").append("; point in time ")
+                    .append(" index rows, in ").append(took == null ? "?" : took.toMillis() + " ms").append(phaseTimes())
+                    .append("; point in time ")
                     .append(manifest.pointInTime()).append("; ").append(audit == null ? "audit trail not checked" : audit.message());
             for (BackupVerifier.Failure f : failures()) {
                 s.append("\n  ").append(f.item()).append(f.objectKey() == null ? "" : " " + f.objectKey()).append(": ").append(f.problem());
             }
             return s.toString();
+        }
+
+        private String phaseTimes() {
+            StringBuilder s = new StringBuilder();
+            phases.forEach((phase, d) -> s.append(s.isEmpty() ? " (" : ", ").append(phase).append(' ')
+                    .append(String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1e3)));
+            return s.isEmpty() ? "" : s.append(')').toString();
         }
 
         @Override
@@ -251,16 +271,20 @@ public final class VaultRestore {
                     .withResidency(ResidencyPolicy.parse("fr-par")));
             restored = new Restored(home.root(), server, store, db, keys.keyring(), set.manifest());
             EnvelopeCipher envelopes = new EnvelopeCipher(keys.keyring());
+            long lap = restored.lap("keys", t0);
             restored.rows = loadIndex(set, envelopes, db, progress);
+            lap = restored.lap("index", lap);
             writeHomeFiles(set, envelopes, home);
             store.createBucket(VaultApplication.OBJECT_BUCKET, BucketOptions.versioned());
             store.createBucket(AuditConfig.AUDIT_BUCKET, BucketOptions.locked(Duration.ofDays(3650)));
             writeAuditCheckpoints(set, store);
             copyObjects(set, envelopes, restored, parallelism, progress);
+            lap = restored.lap("objects", lap);
             byte[] auditKey = auditPublicKey != null ? auditPublicKey
                     : AuditKeys.readPublic(home.keys().resolve(AuditKeys.PUBLIC_FILE));
             restored.audit = new AuditVerifier(new JdbcTemplate(db), auditKey, AuditConfig.KEY_NAME,
                     EmbeddedS3Server.bucketDirectory(home.s3(), AuditConfig.AUDIT_BUCKET).resolve("checkpoints")).verify();
+            restored.lap("audit", lap);
             restored.took = Duration.ofNanos(System.nanoTime() - t0);
             return restored;
         } catch (RuntimeException | IOException | SQLException e) {
