@@ -298,8 +298,12 @@ public final class VaultLoadBenchmark {
     }
 
     static String token(Path dir) throws Exception {
+        return token(dir, "practitioner");
+    }
+
+    static String token(Path dir, String role) throws Exception {
         Process p = new ProcessBuilder("java", "-jar", "vault-api/target/vault.jar", "token", "--data-dir", dir.toString(),
-                "--role", "practitioner", "--subject", "load-benchmark", "--ttl", "2h").start();
+                "--role", role, "--subject", "load-benchmark", "--ttl", "2h").start();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         p.getInputStream().transferTo(out);
         if (p.waitFor() != 0) {
