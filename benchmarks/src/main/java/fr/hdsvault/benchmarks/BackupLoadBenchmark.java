@@ -28,8 +28,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Backup and restore throughput of a running vault, against a bare copy of the same objects
@@ -64,7 +62,7 @@ public final class BackupLoadBenchmark {
                 Runtime.getRuntime().availableProcessors(), THREADS);
         System.out.println("| data set | operation | objects | MB | vault s | vault obj/s | bare s (2 runs) | bare obj/s | vault/bare |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
-        measure("Synthea (31 bundles)", syntheaBundles());
+        measure("Synthea (31 bundles)", VaultLoadBenchmark.syntheaBundles());
         measure("synthetic " + synthetic, syntheticBundles(synthetic, 500));
     }
 
@@ -176,20 +174,6 @@ public final class BackupLoadBenchmark {
             throw new IllegalStateException("no " + field + " in " + json);
         }
         return Long.parseLong(m.group(1));
-    }
-
-    private static List<byte[]> syntheaBundles() throws Exception {
-        Path samples = Files.isDirectory(VaultLoadBenchmark.SAMPLES) ? VaultLoadBenchmark.SAMPLES
-                : Path.of("..", "..", "shared", "fhir-samples", "synthea-r4");
-        List<byte[]> bundles = new ArrayList<>();
-        try (Stream<Path> files = Files.list(samples)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".json.gz")).sorted().toList()) {
-                try (InputStream in = new GZIPInputStream(Files.newInputStream(f))) {
-                    bundles.add(in.readAllBytes());
-                }
-            }
-        }
-        return bundles;
     }
 
     /** {@code count} small observations (about 300 bytes of JSON each) over 1,000 patients, in transactions of {@code per}. */

@@ -50,15 +50,7 @@ public final class VaultLoadBenchmark {
 
     public static void main(String[] args) throws Exception {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10;
-        Path samples = Files.isDirectory(SAMPLES) ? SAMPLES : Path.of("..", "..", "shared", "fhir-samples", "synthea-r4");
-        List<byte[]> bundles = new ArrayList<>();
-        try (Stream<Path> files = Files.list(samples)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".json.gz")).sorted().toList()) {
-                try (InputStream in = new GZIPInputStream(Files.newInputStream(f))) {
-                    bundles.add(in.readAllBytes());
-                }
-            }
-        }
+        List<byte[]> bundles = syntheaBundles();
         int resourcesPerRound = bundles.stream().mapToInt(b -> count(new String(b, StandardCharsets.UTF_8), "\"request\"")).sum();
         Path dir = Files.createTempDirectory("hds-vault-load");
         int port;
@@ -156,6 +148,20 @@ public final class VaultLoadBenchmark {
             vault.waitFor();
             StorageLoadBenchmark.deleteTree(dir);
         }
+    }
+
+    /** The 31 Synthea bundles of ../shared, uncompressed. */
+    static List<byte[]> syntheaBundles() throws java.io.IOException {
+        Path samples = Files.isDirectory(SAMPLES) ? SAMPLES : Path.of("..", "..", "shared", "fhir-samples", "synthea-r4");
+        List<byte[]> bundles = new ArrayList<>();
+        try (Stream<Path> files = Files.list(samples)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".json.gz")).sorted().toList()) {
+                try (InputStream in = new GZIPInputStream(Files.newInputStream(f))) {
+                    bundles.add(in.readAllBytes());
+                }
+            }
+        }
+        return bundles;
     }
 
     static void row(String name, StorageLoadBenchmark.Result vault, StorageLoadBenchmark.Result bare) {
