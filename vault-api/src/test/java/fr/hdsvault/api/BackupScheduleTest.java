@@ -78,6 +78,12 @@ class BackupScheduleTest {
                 service.observe(fr.hdsvault.backup.Progress.NONE);
             }
         }
+        // A stopped vault schedules nothing more: its scheduler thread ends with it.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().startsWith("backup-schedule-"))) {
+            assertThat(System.nanoTime()).as("the backup scheduler thread outlived its vault").isLessThan(deadline);
+            Thread.sleep(100);
+        }
     }
 
     private static long count(JdbcTemplate db, String sql) {

@@ -24,7 +24,9 @@ import java.time.ZoneId;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.ApplicationRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -108,29 +110,38 @@ public class BackupConfig {
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);
     }
 
-    /**
-     * The schedules: {@code vault.backup.cron} (default daily at 02:00) and {@code vault.drill.cron}
-     * (default Sundays at 04:00), Spring cron expressions in {@code vault.backup.zone}; "-" turns one off.
-     */
+    /** The thread the schedules run on: one, so that a scheduled backup and drill never overlap in an instance. */
     @Bean(destroyMethod = "shutdown")
-    ThreadPoolTaskScheduler backupScheduler(BackupService service,
-                                            @Value("${vault.backup.cron:0 0 2 * * *}") String backupCron,
-                                            @Value("${vault.drill.cron:0 0 4 * * SUN}") String drillCron,
-                                            @Value("${vault.backup.zone:Europe/Paris}") ZoneId zone) {
+    ThreadPoolTaskScheduler backupScheduler() {
+        // Spring initializes it (afterPropertiesSet); initializing it here too would leave an executor nobody shuts down.
         ThreadPoolTaskScheduler scheduler = new ThreadPoolTaskScheduler();
         scheduler.setPoolSize(1);
         scheduler.setThreadNamePrefix("backup-schedule-");
         scheduler.setDaemon(true);
-        scheduler.initialize();
-        if (!"-".equals(backupCron)) {
-            scheduler.schedule(() -> scheduled("backup", () -> service.backup("scheduler")), new CronTrigger(backupCron, zone));
-            log.info("backups scheduled: '{}' ({})", backupCron, zone);
-        }
-        if (!"-".equals(drillCron)) {
-            scheduler.schedule(() -> scheduled("restore drill", () -> service.drill(null, "scheduler")), new CronTrigger(drillCron, zone));
-            log.info("restore drills scheduled: '{}' ({})", drillCron, zone);
-        }
         return scheduler;
+    }
+
+    /**
+     * The schedules: {@code vault.backup.cron} (default daily at 02:00) and {@code vault.drill.cron}
+     * (default Sundays at 04:00), Spring cron expressions in {@code vault.backup.zone}; "-" turns one off.
+     * They start once the application has started.
+     */
+    @Bean
+    ApplicationRunner backupSchedules(@Qualifier("backupScheduler") ThreadPoolTaskScheduler scheduler, BackupService service,
+                                      @Value("${vault.backup.cron:0 0 2 * * *}") String backupCron,
+                                      @Value("${vault.drill.cron:0 0 4 * * SUN}") String drillCron,
+                                      @Value("${vault.backup.zone:Europe/Paris}") ZoneId zone) {
+        return args -> {
+            if (!"-".equals(backupCron)) {
+                scheduler.schedule(() -> scheduled("backup", () -> service.backup("scheduler")), new CronTrigger(backupCron, zone));
+                log.info("backups scheduled: '{}' ({})", backupCron, zone);
+            }
+            if (!"-".equals(drillCron)) {
+                scheduler.schedule(() -> scheduled("restore drill", () -> service.drill(null, "scheduler")),
+                        new CronTrigger(drillCron, zone));
+                log.info("restore drills scheduled: '{}' ({})", drillCron, zone);
+            }
+        };
     }
 
     private static void scheduled(String what, Runnable run) {
