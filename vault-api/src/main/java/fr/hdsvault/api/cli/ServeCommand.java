@@ -2,6 +2,7 @@ package fr.hdsvault.api.cli;
 
 import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.security.TokenIssuer;
 import fr.hdsvault.crypto.pki.DevPki;
 import java.time.Clock;
 import java.util.HashMap;
@@ -75,6 +76,23 @@ public final class ServeCommand implements Callable<Integer> {
         warmUp.start();
     }
 
+    /**
+     * A first start generates the token issuer's RSA 3072 key (a second or more of CPU): on the
+     * second core while Spring starts on the first. The issuer bean waits for it (TokenIssuer.forHome
+     * is synchronized); a failure here is met again, and reported, by the bean.
+     */
+    private static void createIssuerKeyMeanwhile(VaultHome home) {
+        Thread t = new Thread(() -> {
+            try {
+                TokenIssuer.forHome(home);
+            } catch (RuntimeException e) {
+                // the bean retries and fails the start with the reason
+            }
+        }, "issuer-key");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** Prepares the data directory and TLS material, then starts the Spring application. */
     public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl)
             throws Exception {
@@ -88,6 +106,7 @@ public final class ServeCommand implements Callable<Integer> {
         char[] tlsPassword = home.localSecret("tls-keystore");
         DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
                 List.of("localhost"), List.of("127.0.0.1", "::1"));
+        createIssuerKeyMeanwhile(home);
         Map<String, Object> properties = new HashMap<>();
         properties.put("vault.data-dir", home.root().toString());
         properties.put("server.port", port);

@@ -60,7 +60,8 @@ public final class TokenIssuer {
         this.clock = clock;
     }
 
-    public static TokenIssuer forHome(VaultHome home) {
+    /** Synchronized: the key may be generated on a start-up thread while Spring starts (ServeCommand); one key per home. */
+    public static synchronized TokenIssuer forHome(VaultHome home) {
         Path file = home.keys().resolve(KEYS_FILE);
         Path legacy = home.keys().resolve("jwt-issuer.jwk"); // one key, before rotation existed
         if (!Files.exists(file)) {
