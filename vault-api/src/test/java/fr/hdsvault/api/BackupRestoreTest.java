@@ -205,6 +205,27 @@ class BackupRestoreTest {
 
     @Test
     @Order(4)
+    void anotherVaultsRootKeyOpensNothingAndRestoresNothing() throws Exception {
+        Path other = dir.resolve("other-root");
+        Files.createDirectories(other);
+        Path pass = other.resolve("root.passphrase");
+        Files.writeString(pass, "another custody's passphrase");
+        Files.setPosixFilePermissions(pass, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        fr.hdsvault.crypto.root.Pkcs12RootKeyProvider.openOrCreate(other.resolve("root.p12"),
+                fr.hdsvault.crypto.root.Passphrase.fromFile(pass)).close();
+        Path into = dir.resolve("restored-with-another-key");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = new CommandLine(new RestoreCommand()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                .execute("--data-dir", into.toString(), "--backup-dir", original.resolve("backup-s3").toString(),
+                        "--root-key", other.resolve("root.p12").toString(), "--root-passphrase-file", pass.toString());
+        assertThat(exit).as(out.toString()).isEqualTo(1);
+        assertThat(err.toString()).contains("does not open under this root key");
+        assertThat(into).doesNotExist();
+    }
+
+    @Test
+    @Order(5)
     void corruptedAndMissingObjectsAndAForgedManifestAreNamed() throws Exception {
         String id = (String) backup(vault).get("id");
         List<String> keys = vault.context.getBean(JdbcTemplate.class).queryForList(
@@ -271,7 +292,7 @@ class BackupRestoreTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void onlyOperatorsRunBackups() throws Exception {
         assertThat(vault.send("POST", "/admin/backups", practitioner(original), null).statusCode()).isEqualTo(403);
         String auditor = TestTokens.ofVault(original).sign("aud-1", "auditor", null, null);
