@@ -36,6 +36,10 @@ public final class BackupVerifier {
 
     /** One problem: {@code item} names the part of the set ("manifest", "signature", an item, or "object"). */
     public record Failure(String item, String objectKey, String problem) {
+        /** One line: the item, the object key when there is one, the problem. */
+        public String describe() {
+            return item + (objectKey == null ? "" : " " + objectKey) + ": " + problem;
+        }
     }
 
     public record Report(String backupId, boolean ok, boolean readData, int itemsChecked, long objectsChecked, long bytesRead,
@@ -49,7 +53,7 @@ public final class BackupVerifier {
             }
             StringBuilder s = new StringBuilder("backup " + backupId + " FAILED verification: " + failureCount + " problem(s)");
             for (Failure f : failures) {
-                s.append("\n  ").append(f.item()).append(f.objectKey() == null ? "" : " " + f.objectKey()).append(": ").append(f.problem());
+                s.append("\n  ").append(f.describe());
             }
             return s.toString();
         }

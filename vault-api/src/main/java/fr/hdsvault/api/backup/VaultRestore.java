@@ -176,7 +176,7 @@ public final class VaultRestore {
                     .append("; point in time ")
                     .append(manifest.pointInTime()).append("; ").append(audit == null ? "audit trail not checked" : audit.message());
             for (BackupVerifier.Failure f : failures()) {
-                s.append("\n  ").append(f.item()).append(f.objectKey() == null ? "" : " " + f.objectKey()).append(": ").append(f.problem());
+                s.append("\n  ").append(f.describe());
             }
             return s.toString();
         }

@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 public final class BackupCommand {
 
     /** Exit codes: 0 done, 1 the operation failed (backup failed, set does not verify), 2 the vault refused or did not answer. */
-    static int report(CommandSpec spec, AdminClient.Answer answer, boolean ok, String text) {
+    static int report(CommandSpec spec, boolean ok, String text) {
         PrintWriter out = ok ? spec.commandLine().getOut() : spec.commandLine().getErr();
         out.println(text);
         out.flush();
@@ -53,7 +53,7 @@ public final class BackupCommand {
                     ? String.format("backup %s complete: %s objects (%s bytes), %s copied, %s bytes written, in %s ms",
                     s.get("id"), s.get("objects"), s.get("bytes"), s.get("objectsCopied"), s.get("bytesCopied"), s.get("durationMillis"))
                     : "backup " + s.get("id") + " FAILED: " + s.get("error");
-            return report(spec, a, ok, text);
+            return report(spec, ok, text);
         }
     }
 
@@ -77,7 +77,7 @@ public final class BackupCommand {
                 text.append(String.format("%n%-24s %-10s %-26s %10s %14s", s.get("id"), s.get("status"), s.get("pointInTime"),
                         s.get("objects"), s.get("bytes")));
             }
-            return report(spec, a, true, text.toString());
+            return report(spec, true, text.toString());
         }
     }
 
@@ -111,7 +111,7 @@ public final class BackupCommand {
                 text.append("\n  ").append(failure.get("item")).append(failure.get("objectKey") == null ? "" : " " + failure.get("objectKey"))
                         .append(": ").append(failure.get("problem"));
             }
-            return report(spec, a, ok, text.toString());
+            return report(spec, ok, text.toString());
         }
     }
 }

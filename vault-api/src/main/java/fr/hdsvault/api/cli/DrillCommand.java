@@ -40,7 +40,7 @@ public final class DrillCommand {
             Map<String, Object> report = a.object();
             boolean passed = "passed".equals(report.get("status"));
             String text = json ? a.body() : client.sendText("/admin/restore-drills/" + report.get("id"), Role.OPERATOR).body();
-            return BackupCommand.report(spec, a, passed, text.strip());
+            return BackupCommand.report(spec, passed, text.strip());
         }
     }
 
@@ -63,7 +63,7 @@ public final class DrillCommand {
                 text.append(String.format("%n%-30s %-8s %-24s %10s %10s %8s", d.get("id"), d.get("status"), d.get("backupId"),
                         d.get("rtoSeconds"), d.get("rpoSeconds"), ((List<?>) d.get("failures")).size()));
             }
-            return BackupCommand.report(spec, a, true, text.toString());
+            return BackupCommand.report(spec, true, text.toString());
         }
     }
 
@@ -82,7 +82,7 @@ public final class DrillCommand {
             if (a.status() != 200) {
                 return BackupCommand.refused(spec, a);
             }
-            return BackupCommand.report(spec, a, true, a.body().strip());
+            return BackupCommand.report(spec, true, a.body().strip());
         }
     }
 }
