@@ -36,7 +36,9 @@ import javax.net.ssl.SSLContext;
  *
  * <p>Starts {@code vault-api/target/vault.jar} on a fresh data directory and a free port, then:
  * ingests the 31 Synthea bundles as transactions (1 client, then 4 clients), reads resources by
- * id (1 and 8 clients), searches {@code Observation?patient=} (1 client). In the same JVM it puts
+ * id (1 and 8 clients), searches {@code Observation?patient=} (1 client). It then restarts the
+ * vault with auditing off and on (reads), and with the index's forced sync off and on (ingest and
+ * reads): what each costs, measured in the same run. In the same JVM it puts
  * and gets the same number of objects of the same sizes through the bare MinIO SDK on an
  * embedded S3 server, and prints the vault/bare ratios.
  *
@@ -98,6 +100,12 @@ public final class VaultLoadBenchmark {
             StorageLoadBenchmark.Result[] off = readsAfterRestart(vault, dir, port, http, base, read, seconds,
                     "-Dhds-vault.benchmark.audit-off=true");
             StorageLoadBenchmark.Result[] on = readsAfterRestart(vault, dir, port, http, base, read, seconds);
+
+            // What durability costs: ingest and reads on a restarted vault whose index is not forced to
+            // disk before answering (a benchmark-only JVM switch), then on one that is, same warm-up.
+            Durability syncOff = durabilityRound(vault, dir, port, http, base, token, bundles, read, seconds,
+                    "-Dhds-vault.benchmark.index-sync-off=true");
+            Durability syncOn = durabilityRound(vault, dir, port, http, base, token, bundles, read, seconds);
             vault = restarted;
 
             // The bare storage path, same run: objects of the sizes the vault stored (its envelopes).
@@ -138,6 +146,16 @@ public final class VaultLoadBenchmark {
                 System.out.printf("| read by id, %d client(s), audit on / off (restarted) | %.0f / %.0f req/s, p50 %.2f / %.2f ms | | %.2f |%n",
                         i == 0 ? 1 : 8, on[i].opsPerSecond(), off[i].opsPerSecond(), on[i].percentileMillis(0.5),
                         off[i].percentileMillis(0.5), on[i].opsPerSecond() / off[i].opsPerSecond());
+            }
+            System.out.printf("| ingest, 1 client, index sync on / off (restarted) | %.0f / %.0f res/s | | %.2f |%n",
+                    resourcesPerRound / syncOn.ingest1(), resourcesPerRound / syncOff.ingest1(), syncOff.ingest1() / syncOn.ingest1());
+            System.out.printf("| ingest, 4 clients, index sync on / off (restarted) | %.0f / %.0f res/s | | %.2f |%n",
+                    resourcesPerRound / syncOn.ingest4(), resourcesPerRound / syncOff.ingest4(), syncOff.ingest4() / syncOn.ingest4());
+            for (int i = 0; i < 2; i++) {
+                System.out.printf("| read by id, %d client(s), index sync on / off (restarted) | %.0f / %.0f req/s, p50 %.2f / %.2f ms | | %.2f |%n",
+                        i == 0 ? 1 : 8, syncOn.reads()[i].opsPerSecond(), syncOff.reads()[i].opsPerSecond(),
+                        syncOn.reads()[i].percentileMillis(0.5), syncOff.reads()[i].percentileMillis(0.5),
+                        syncOn.reads()[i].opsPerSecond() / syncOff.reads()[i].opsPerSecond());
             }
             System.out.printf("| Observation?patient=, 1 client | %.0f req/s, p50 %.2f ms, p99 %.2f ms | | |%n",
                     search1.opsPerSecond(), search1.percentileMillis(0.5), search1.percentileMillis(0.99));
@@ -218,6 +236,26 @@ public final class VaultLoadBenchmark {
         StorageLoadBenchmark.measure(read, 8, seconds);
         return new StorageLoadBenchmark.Result[] {StorageLoadBenchmark.measure(read, 1, seconds),
                 StorageLoadBenchmark.measure(read, 8, seconds)};
+    }
+
+    /** Ingest (1 and 4 clients, seconds) and reads (1 and 8 clients) on a vault restarted with these JVM options. */
+    record Durability(double ingest1, double ingest4, StorageLoadBenchmark.Result[] reads) {
+    }
+
+    static Durability durabilityRound(Process running, Path dir, int port, HttpClient http, String base, String token,
+                                      List<byte[]> bundles, StorageLoadBenchmark.Op read, double seconds, String... jvmOptions)
+            throws Exception {
+        Process previous = restarted != null ? restarted : running;
+        previous.destroy();
+        previous.waitFor();
+        restarted = startVault(dir, port, jvmOptions);
+        waitReady(http, base);
+        StorageLoadBenchmark.measure(read, 8, seconds);
+        ConcurrentLinkedQueue<String[]> ignored = new ConcurrentLinkedQueue<>();
+        double one = ingest(http, base, token, bundles, 1, ignored);
+        double four = ingest(http, base, token, bundles, 4, ignored);
+        return new Durability(one, four, new StorageLoadBenchmark.Result[] {StorageLoadBenchmark.measure(read, 1, seconds),
+                StorageLoadBenchmark.measure(read, 8, seconds)});
     }
 
     static Process startVault(Path dir, int port, String... jvmOptions) throws java.io.IOException {

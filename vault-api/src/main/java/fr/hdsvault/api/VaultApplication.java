@@ -24,6 +24,7 @@ import fr.hdsvault.storage.S3ObjectStore;
 import fr.hdsvault.storage.S3StoreConfig;
 import fr.hdsvault.storage.StoreCapabilities;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.VaultRepository;
 import fr.hdsvault.api.resources.BundleProcessor;
@@ -101,6 +102,14 @@ public class VaultApplication {
     @Bean
     FhirContext fhirContext() {
         return FhirContext.forR4Cached();
+    }
+
+    /** What makes an acknowledged write durable in the index database (H2: a forced sync per group of events). */
+    @Bean
+    IndexDurability indexDurability(javax.sql.DataSource dataSource, VaultHome home) {
+        IndexDurability durability = IndexDurability.of(dataSource); // connected: H2 has created its files by now
+        home.restrictIndexFiles();
+        return durability;
     }
 
     @Bean

@@ -2,17 +2,13 @@ package fr.hdsvault.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import fr.hdsvault.crypto.pki.DevPki;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,28 +42,13 @@ class BackupKilledVaultTest {
         }
 
         Path backupObjects = BackupRestoreTest.backupObject(home, "");
-        Path log = dir.resolve("vault.log");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dvault.backup.cron=-", "-Dvault.drill.cron=-", "-Dvault.backup.parallelism=1",
-                "-Dvault.backup.lock-ttl=" + LOCK_TTL.toSeconds() + "s",
-                "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                VaultMain.class.getName(), "serve", "--data-dir", home.toString(), "--port", Integer.toString(port),
-                "--bind", "127.0.0.1"));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long killedAt;
-        try {
-            HttpClient client = HttpClient.newBuilder().sslContext(VaultHttps.trusting(home.resolve("tls").resolve(DevPki.CA_CERT)))
-                    .build();
-            String base = "https://localhost:" + port;
-            awaitReady(client, base, process, log);
-            HttpRequest backup = HttpRequest.newBuilder(URI.create(base + "/admin/backups"))
+        try (VaultProcess process = VaultProcess.start(home, VaultMain.class, List.of("-Dvault.backup.cron=-", "-Dvault.drill.cron=-",
+                "-Dvault.backup.parallelism=1", "-Dvault.backup.lock-ttl=" + LOCK_TTL.toSeconds() + "s"))) {
+            HttpRequest backup = HttpRequest.newBuilder(URI.create(process.base + "/admin/backups"))
                     .header("Authorization", "Bearer " + BackupRestoreTest.operator(home)).POST(HttpRequest.BodyPublishers.noBody())
                     .build();
-            var answer = client.sendAsync(backup, HttpResponse.BodyHandlers.ofString());
+            var answer = process.client.sendAsync(backup, HttpResponse.BodyHandlers.ofString());
             // Kill it as soon as it has copied a few objects.
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (regularFiles(backupObjects) < 5) {
@@ -75,11 +56,8 @@ class BackupKilledVaultTest {
                 assertThat(System.nanoTime()).as("the backup never started copying objects").isLessThan(deadline);
                 Thread.sleep(2);
             }
-            process.destroyForcibly(); // SIGKILL: no shutdown hook, no lock release
-            assertThat(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            process.kill(); // SIGKILL: no shutdown hook, no lock release
             killedAt = System.nanoTime();
-        } finally {
-            process.destroyForcibly();
         }
         assertThat(regularFiles(backupObjects)).as("objects copied before the kill").isLessThan(600);
 
@@ -122,24 +100,6 @@ class BackupKilledVaultTest {
         return b.append("]}").toString();
     }
 
-    private static void awaitReady(HttpClient client, String base, Process process, Path log) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (true) {
-            assertThat(process.isAlive()).as("the vault process exited: %s", tail(log)).isTrue();
-            try {
-                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health/readiness")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            assertThat(System.nanoTime()).as("the vault did not become ready: %s", tail(log)).isLessThan(deadline);
-            Thread.sleep(200);
-        }
-    }
-
     private static long regularFiles(Path root) throws IOException {
         if (!Files.isDirectory(root)) {
             return 0;
@@ -147,10 +107,5 @@ class BackupKilledVaultTest {
         try (Stream<Path> files = Files.walk(root)) {
             return files.filter(Files::isRegularFile).count();
         }
-    }
-
-    private static String tail(Path log) throws IOException {
-        List<String> lines = Files.readAllLines(log);
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
     }
 }

@@ -45,7 +45,7 @@ final class VaultHttps implements AutoCloseable {
 
     /** Any request; {@code headers} are name, value pairs. A FHIR JSON body when {@code body} is not null. */
     HttpResponse<String> send(String method, String path, String token, String body, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
             b.header("Content-Type", "application/fhir+json");

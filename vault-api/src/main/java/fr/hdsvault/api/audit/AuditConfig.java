@@ -2,6 +2,7 @@ package fr.hdsvault.api.audit;
 
 import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.api.resources.VaultRepository;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.Keyring;
@@ -30,7 +31,8 @@ public class AuditConfig {
     static final int FILTER_ORDER = -101;
 
     @Bean(destroyMethod = "close")
-    AuditTrail auditTrail(JdbcTemplate jdbc, PlatformTransactionManager transactions, Keyring keyring, ObjectStore store,
+    AuditTrail auditTrail(JdbcTemplate jdbc, PlatformTransactionManager transactions, IndexDurability durability,
+                          Keyring keyring, ObjectStore store,
                           FhirContext fhir, VaultHome home,
                           @Value("${vault.audit.checkpoint-every:1000}") int checkpointEvery,
                           @Value("${vault.audit.checkpoint-interval:10s}") Duration checkpointInterval,
@@ -43,7 +45,7 @@ public class AuditConfig {
                 "hds-vault/" + home.vaultId() + "/audit", KEY_NAME, AuditKeys.loadOrCreate(home.keys()),
                 "audit:" + fr.hdsvault.api.VaultApplication.TENANT, AUDIT_BUCKET, checkpointEvery, checkpointInterval,
                 Duration.ofSeconds(5), retention);
-        return new AuditTrail(jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring), store, fhir,
+        return new AuditTrail(jdbc, new TransactionTemplate(transactions), durability, new EnvelopeCipher(keyring), store, fhir,
                 value -> index.token("audit", null, value).anySystem(), settings, Clock.systemUTC());
     }
 

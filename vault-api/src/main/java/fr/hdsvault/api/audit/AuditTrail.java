@@ -1,6 +1,7 @@
 package fr.hdsvault.api.audit;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.crypto.EncryptionContext;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.sign.Ed25519;
@@ -95,6 +96,7 @@ public final class AuditTrail implements AutoCloseable {
 
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
+    private final IndexDurability durability;
     private final EnvelopeCipher envelopes;
     private final ObjectStore store;
     private final FhirContext fhir;
@@ -114,10 +116,11 @@ public final class AuditTrail implements AutoCloseable {
     /**
      * @param blind HMAC tokens for the searchable columns (agent, patient, entity): never values in clear
      */
-    public AuditTrail(JdbcTemplate jdbc, TransactionTemplate tx, EnvelopeCipher envelopes, ObjectStore store, FhirContext fhir,
-                      Function<String, String> blind, Settings settings, Clock clock) {
+    public AuditTrail(JdbcTemplate jdbc, TransactionTemplate tx, IndexDurability durability, EnvelopeCipher envelopes,
+                      ObjectStore store, FhirContext fhir, Function<String, String> blind, Settings settings, Clock clock) {
         this.jdbc = jdbc;
         this.tx = tx;
+        this.durability = durability;
         this.envelopes = envelopes;
         this.store = store;
         this.fhir = fhir;
@@ -289,6 +292,9 @@ public final class AuditTrail implements AutoCloseable {
         }
         tx.executeWithoutResult(s -> jdbc.batchUpdate("insert into audit_event (seq, recorded_at, action, outcome, subtype, "
                 + "agent_token, patient_token, entity_token, envelope, leaf_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows));
+        // One sync for the whole group: these events and every write committed before them are on disk
+        // before anyone waiting here is answered.
+        durability.sync();
         synchronized (this) {
             leaves.forEach(tree::append);
         }
@@ -338,6 +344,7 @@ public final class AuditTrail implements AutoCloseable {
         if (size > checkpointedSize) {
             jdbc.update("insert into audit_checkpoint (tree_size, root_hash, note, created_at) values (?, ?, ?, ?)",
                     size, root, note, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+            durability.sync(); // never a copy in the bucket that the database could lose
             // The copy outside the database: with Object Lock where the store enforces it, nobody rewrites it.
             store.put(settings.bucket(), CHECKPOINT_PREFIX + String.format("%020d", size), note.getBytes(StandardCharsets.UTF_8),
                     Map.of());

@@ -259,7 +259,7 @@ public final class VaultRestore {
         SetKeys keys = openSet(target, setId, root);
         SetReader set = keys.set();
         VaultHome home = VaultHome.prepare(dir);
-        String url = indexUrl != null ? indexUrl : "jdbc:h2:file:" + home.root().resolve("index").resolve("vault");
+        String url = indexUrl != null ? indexUrl : home.h2Url();
         SingleConnectionDataSource db = new SingleConnectionDataSource(url, indexUrl == null ? "sa" : indexUser,
                 indexUrl == null ? "" : indexPassword, true);
         EmbeddedS3Server server = null;

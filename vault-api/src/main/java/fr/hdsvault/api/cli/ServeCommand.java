@@ -115,7 +115,7 @@ public final class ServeCommand implements Callable<Integer> {
         properties.put("server.ssl.key-store-password", new String(tlsPassword));
         properties.put("server.ssl.key-alias", DevPki.PKCS12_ALIAS);
         if (indexUrl == null) {
-            properties.put("spring.datasource.url", "jdbc:h2:file:" + home.root().resolve("index").resolve("vault"));
+            properties.put("spring.datasource.url", home.h2Url());
             properties.put("spring.datasource.username", "sa");
         } else {
             properties.put("spring.datasource.url", indexUrl);

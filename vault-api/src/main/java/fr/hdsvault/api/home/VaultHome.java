@@ -21,9 +21,10 @@ import java.util.UUID;
  * keys/root.p12         root key store; keys/root.passphrase unless VAULT_ROOT_PASSPHRASE is set
  * keys/jwt-issuer.jwks  the single-node token signing keys (newest first; the previous one kept for verification)
  * s3/                   the embedded S3 store
+ * index/                the embedded H2 index database
  * </pre>
  *
- * Directories are owner-only (0700); secrets owner-only (0600).
+ * Directories are owner-only (0700), also when they existed with looser rights; secrets owner-only (0600).
  */
 public final class VaultHome {
 
@@ -38,12 +39,12 @@ public final class VaultHome {
     public static VaultHome prepare(Path dir) {
         Path root = dir.toAbsolutePath().normalize();
         VaultHome home = new VaultHome(root);
-        for (Path d : new Path[] {root, home.tls(), home.keys(), home.s3()}) {
+        for (Path d : new Path[] {root, home.tls(), home.keys(), home.s3(), home.index()}) {
             try {
                 if (!Files.isDirectory(d)) {
                     Files.createDirectories(d);
-                    Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
                 }
+                Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create " + d, e);
             }
@@ -65,6 +66,29 @@ public final class VaultHome {
 
     public Path s3() {
         return root.resolve("s3");
+    }
+
+    public Path index() {
+        return root.resolve("index");
+    }
+
+    /**
+     * Makes the files H2 created in {@code index/} owner-only: H2 creates them with the process's
+     * umask (0644 here). The directory is 0700 anyway; this keeps a copied file private too.
+     */
+    public void restrictIndexFiles() {
+        try (java.util.stream.Stream<Path> files = Files.list(index())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot restrict the rights of " + index(), e);
+        }
+    }
+
+    /** The embedded H2 index database of this directory. */
+    public String h2Url() {
+        return "jdbc:h2:file:" + index().resolve("vault");
     }
 
     /** A stable random identity for this vault, created on first start. */

@@ -59,7 +59,7 @@ public final class AuditThroughputBenchmark {
             Keyring keyring = new Keyring(root, new JdbcKekRegistry(jdbc));
             BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:bench"));
             AuditTrail trail = new AuditTrail(jdbc, new TransactionTemplate(new DataSourceTransactionManager(db)),
-                    new EnvelopeCipher(keyring), store, FhirContext.forR4Cached(), v -> index.token("audit", null, v).anySystem(),
+                    fr.hdsvault.api.index.IndexDurability.of(db), new EnvelopeCipher(keyring), store, FhirContext.forR4Cached(), v -> index.token("audit", null, v).anySystem(),
                     new AuditTrail.Settings("bench", "hds-vault/bench/audit", AuditConfig.KEY_NAME, Ed25519.SigningKey.generate(),
                             "audit:bench", "audit", 1000, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofDays(365)),
                     Clock.systemUTC());

@@ -1,0 +1,76 @@
+package fr.hdsvault.api.index;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * Makes every index transaction committed so far durable (on disk, through a power cut)
+ * before the vault acknowledges a request. The audit trail calls {@link #sync} once per group
+ * of events, after committing them and before answering; every write's index transaction
+ * commits before its audit event is queued, so one sync covers the writes and their events.
+ *
+ * <ul>
+ *   <li>H2 (single node): H2 keeps committed transactions in memory and writes them to its
+ *       file up to {@code WRITE_DELAY} (500 ms) later, and never forces that file to disk on its
+ *       own commit path. {@code CHECKPOINT SYNC} stores every committed change and then forces
+ *       the file (MVStore {@code commit()} + {@code FileChannel.force(true)}), docs/api.md.</li>
+ *   <li>PostgreSQL: a commit returns once its WAL is flushed, when {@code fsync} and
+ *       {@code synchronous_commit} are on; nothing more to do. The vault says so at start-up
+ *       when the server is configured otherwise.</li>
+ * </ul>
+ */
+public final class IndexDurability {
+
+    private static final Logger log = LoggerFactory.getLogger(IndexDurability.class);
+    /**
+     * The load benchmark's before/after switch: a JVM system property, deliberately not a Spring
+     * property, so that no configuration file or environment variable can turn durability off.
+     */
+    public static final String BENCHMARK_SYNC_OFF = "hds-vault.benchmark.index-sync-off";
+
+    private final JdbcTemplate jdbc;
+    private final boolean h2;
+
+    private IndexDurability(JdbcTemplate jdbc, boolean h2) {
+        this.jdbc = jdbc;
+        this.h2 = h2;
+    }
+
+    public static IndexDurability of(DataSource dataSource) {
+        String product;
+        try (Connection c = dataSource.getConnection()) {
+            product = c.getMetaData().getDatabaseProductName();
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot reach the index database", e);
+        }
+        JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+        boolean h2 = "H2".equalsIgnoreCase(product);
+        if ("PostgreSQL".equalsIgnoreCase(product)) {
+            String fsync = jdbc.queryForObject("show fsync", String.class);
+            String synchronousCommit = jdbc.queryForObject("show synchronous_commit", String.class);
+            if (!"on".equals(fsync) || "off".equals(synchronousCommit)) {
+                log.warn("index database: PostgreSQL runs with fsync={} and synchronous_commit={}: acknowledged writes are "
+                        + "NOT durable through a power cut; set both to on", fsync, synchronousCommit);
+            }
+        } else if (!h2) {
+            log.warn("index database {}: the vault cannot tell whether its commits are durable", product);
+        }
+        if (h2 && Boolean.getBoolean(BENCHMARK_SYNC_OFF)) {
+            log.error("INDEX SYNC OFF: -D{}=true is for the load benchmark only; acknowledged writes are NOT durable",
+                    BENCHMARK_SYNC_OFF);
+            return new IndexDurability(jdbc, false);
+        }
+        return new IndexDurability(jdbc, h2);
+    }
+
+    /** Forces every transaction committed before this call to disk. */
+    public void sync() {
+        if (h2) {
+            jdbc.execute("CHECKPOINT SYNC");
+        }
+    }
+}
