@@ -4,6 +4,11 @@ import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.audit.AuditEventProvider;
 import fr.hdsvault.api.audit.AuditInterceptor;
 import fr.hdsvault.api.audit.AuditTrail;
+import fr.hdsvault.api.fhir.BundleEntries;
+import fr.hdsvault.api.fhir.ExceptionOutcomes;
+import fr.hdsvault.api.fhir.StrictParameters;
+import fr.hdsvault.api.resources.ResourceSearch;
+import fr.hdsvault.api.resources.SearchParameters;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.resources.CallerBoundPaging;
 import fr.hdsvault.api.security.AccessPolicy;
@@ -99,9 +104,15 @@ public class VaultApplication {
         return TokenIssuer.forHome(home);
     }
 
+    /**
+     * Strict parsing: an unknown element, an invalid value or a malformed reference in a body is a
+     * 400, not a warning that quotes the element in the log while the rest is stored.
+     */
     @Bean
     FhirContext fhirContext() {
-        return FhirContext.forR4Cached();
+        FhirContext fhir = FhirContext.forR4Cached();
+        fhir.setParserErrorHandler(new ca.uhn.fhir.parser.StrictErrorHandler());
+        return fhir;
     }
 
     /** What makes an acknowledged write durable in the index database (H2: a forced sync per group of events). */
@@ -144,26 +155,37 @@ public class VaultApplication {
     }
 
     @Bean
-    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers,
-                                                         AccessPolicy access, AuditInterceptor audit, AuditTrail auditTrail) {
+    ResourceSearch resourceSearch(JdbcTemplate jdbc) {
+        return new ResourceSearch(jdbc, TENANT);
+    }
+
+    @Bean
+    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ResourceSearch search,
+                                                         ExecutorService objectWorkers, AccessPolicy access, AuditInterceptor audit,
+                                                         AuditTrail auditTrail,
+                                                         @Value("${vault.fhir.max-page-size:1000}") int maxPageSize) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         // Search results are kept between pages, for the caller that ran the search only.
         CallerBoundPaging paging = new CallerBoundPaging(1000);
-        paging.setDefaultPageSize(20);
-        paging.setMaximumPageSize(1000);
+        paging.setDefaultPageSize(Math.min(20, maxPageSize));
+        paging.setMaximumPageSize(maxPageSize);
         server.setPagingProvider(paging);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
             if (!AccessPolicy.AUDIT_EVENT.equals(type)) { // the audit trail serves AuditEvent itself
-                providers.add(new VaultResourceProvider(r4Class(type), type, repository, objectWorkers, access));
+                providers.add(new VaultResourceProvider(r4Class(type), type, repository, search, objectWorkers, access));
             }
         }
         providers.add(new AuditEventProvider(auditTrail, access));
-        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, objectWorkers, access), repository,
-                objectWorkers, access));
+        providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, search, objectWorkers, access), repository,
+                search, objectWorkers, access));
         server.registerProviders(providers);
-        server.registerInterceptor(new HonestCapabilityStatement(repository.searchTokens()));
-        server.registerInterceptor(audit);
+        SearchParameters parameters = new SearchParameters(fhir);
+        server.registerInterceptor(new ExceptionOutcomes());
+        server.registerInterceptor(new StrictParameters(parameters, maxPageSize));
+        server.registerInterceptor(new HonestCapabilityStatement(parameters, maxPageSize));
+        server.registerInterceptor(audit); // before BundleEntries: it reads every entry's resource, deletions included
+        server.registerInterceptor(new BundleEntries());
         ServletRegistrationBean<VaultFhirServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
         registration.setLoadOnStartup(1);
         return registration;
@@ -189,7 +211,7 @@ public class VaultApplication {
     FilterRegistrationBean<RequestSizeFilter> requestSizeFilter(FhirContext fhir,
                                                                 @Value("${vault.max-request-bytes:33554432}") long maxBytes) {
         FilterRegistrationBean<RequestSizeFilter> registration = new FilterRegistrationBean<>(new RequestSizeFilter(fhir, maxBytes));
-        registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 10); // after the security headers
         return registration;
     }
 

@@ -79,7 +79,7 @@ public final class AuditEventProvider implements IResourceProvider {
         throw new IllegalStateException("unreachable");
     }
 
-    @Search(allowUnknownParams = false)
+    @Search(allowUnknownParams = true) // refused or dropped before this runs: fhir.StrictParameters
     public IBundleProvider search(@OptionalParam(name = "patient") ReferenceParam patient,
                                   @OptionalParam(name = "agent") StringParam agent,
                                   @OptionalParam(name = "entity") ReferenceParam entity,

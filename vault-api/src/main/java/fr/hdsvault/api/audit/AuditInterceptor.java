@@ -4,6 +4,7 @@ import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
+import fr.hdsvault.api.resources.FhirIds;
 import fr.hdsvault.api.resources.VaultRepository;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
@@ -28,8 +29,10 @@ public final class AuditInterceptor {
         AuditContext.of(request.getServletRequest()).ifPresent(context -> {
             IBaseResource body = request.getResource();
             if (body instanceof Bundle bundle) {
+                // Entries are named by the ids the vault assigns, once written (VaultSystemProvider); before
+                // that, only the existing resources a bundle targets by id, so that a refused bundle names them.
                 context.bundleType(bundle.getType() == null ? null : bundle.getType().toCode());
-                bundle.getEntry().forEach(e -> touch(context, e.getResource()));
+                bundle.getEntry().forEach(e -> touchTarget(context, e.getRequest()));
             } else {
                 touch(context, body);
             }
@@ -46,6 +49,16 @@ public final class AuditInterceptor {
             }
         });
         return true;
+    }
+
+    private void touchTarget(AuditContext context, Bundle.BundleEntryRequestComponent request) {
+        if (request.getMethod() != Bundle.HTTPVerb.PUT && request.getMethod() != Bundle.HTTPVerb.DELETE || !request.hasUrl()) {
+            return;
+        }
+        String[] url = request.getUrl().split("/");
+        if (url.length == 2 && FhirIds.valid(url[1]) && repository.isResourceType(url[0])) {
+            context.touched(url[0] + "/" + url[1], repository.storedCompartment(url[0], url[1]).orElse(null));
+        }
     }
 
     private void touch(AuditContext context, IBaseResource resource) {

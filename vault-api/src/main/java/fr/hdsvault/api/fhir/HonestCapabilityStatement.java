@@ -3,7 +3,7 @@ package fr.hdsvault.api.fhir;
 import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
-import fr.hdsvault.api.resources.SearchTokens;
+import fr.hdsvault.api.resources.SearchParameters;
 import org.hl7.fhir.instance.model.api.IBaseConformance;
 import org.hl7.fhir.r4.model.CapabilityStatement;
 
@@ -20,10 +20,12 @@ public final class HonestCapabilityStatement {
 
     private static final String VERSION = versionOrDevelopment();
 
-    private final SearchTokens tokens;
+    private final SearchParameters parameters;
+    private final int maxPageSize;
 
-    public HonestCapabilityStatement(SearchTokens tokens) {
-        this.tokens = tokens;
+    public HonestCapabilityStatement(SearchParameters parameters, int maxPageSize) {
+        this.parameters = parameters;
+        this.maxPageSize = maxPageSize;
     }
 
     @Hook(Pointcut.SERVER_CAPABILITY_STATEMENT_GENERATED)
@@ -34,10 +36,11 @@ public final class HonestCapabilityStatement {
         cs.setName("HdsVault").setPublisher("hds-vault");
         cs.getSoftware().setName("hds-vault").setVersion(VERSION);
         for (CapabilityStatement.CapabilityStatementRestComponent rest : cs.getRest()) {
+            rest.setDocumentation("Search parameters, modifiers and prefixes not listed here are refused with 400 (or ignored "
+                    + "with Prefer: handling=lenient). Pages hold at most " + maxPageSize + " entries: a larger _count is "
+                    + "lowered to " + maxPageSize + ".");
             for (CapabilityStatement.CapabilityStatementRestResourceComponent resource : rest.getResource()) {
-                if (!"AuditEvent".equals(resource.getType())) { // its own provider declares exactly what it supports
-                    resource.getSearchParam().removeIf(p -> !tokens.supports(resource.getType(), p.getName()));
-                }
+                resource.getSearchParam().removeIf(p -> parameters.kind(resource.getType(), p.getName()).isEmpty());
                 resource.getSearchInclude().clear();
                 resource.getSearchRevInclude().clear();
             }

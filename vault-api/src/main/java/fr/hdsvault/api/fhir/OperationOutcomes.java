@@ -1,6 +1,7 @@
 package fr.hdsvault.api.fhir;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.web.SecurityHeaders;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import org.hl7.fhir.r4.model.OperationOutcome;
@@ -23,7 +24,7 @@ public final class OperationOutcomes {
             throws IOException {
         response.setStatus(status);
         response.setContentType(FHIR_JSON);
-        response.setHeader("Cache-Control", "no-store");
+        SecurityHeaders.apply(response); // also after a reset() cleared what the first filter set
         response.getWriter().write(fhir.newJsonParser().encodeResourceToString(outcome));
     }
 }

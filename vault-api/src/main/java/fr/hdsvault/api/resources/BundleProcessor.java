@@ -6,6 +6,7 @@ import fr.hdsvault.api.security.Permission;
 import fr.hdsvault.api.security.Visibility;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
 import ca.uhn.fhir.util.FhirTerser;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,22 +29,31 @@ import org.hl7.fhir.r4.model.Resource;
  *
  * <p>A transaction is all-or-nothing: every entry is checked, ids are assigned, references to
  * the bundle's own {@code fullUrl}s (such as {@code urn:uuid:}) are rewritten to the assigned
- * ids, then all envelopes are sealed and stored in parallel, and only then are all entries
- * indexed in one database transaction. A failure before that commit leaves nothing visible.
- * A batch runs each entry on its own and reports each entry's outcome.
+ * ids, conditional references ({@code Patient?identifier=system|value}) are resolved by a search
+ * among what the caller may see (exactly one match, else 412), then all envelopes are sealed and
+ * stored in parallel, and only then are all entries indexed in one database transaction. A
+ * failure before that commit leaves nothing visible. Two entries with the same {@code fullUrl}
+ * are a 400. A batch runs each entry on its own and reports each entry's outcome.
  */
 public final class BundleProcessor {
 
     private final FhirContext fhir;
     private final VaultRepository repository;
+    private final ResourceSearch search;
     private final ExecutorService writers;
     private final AccessPolicy access;
 
-    public BundleProcessor(FhirContext fhir, VaultRepository repository, ExecutorService writers, AccessPolicy access) {
+    public BundleProcessor(FhirContext fhir, VaultRepository repository, ResourceSearch search, ExecutorService writers,
+                           AccessPolicy access) {
         this.fhir = fhir;
         this.repository = repository;
+        this.search = search;
         this.writers = writers;
         this.access = access;
+    }
+
+    /** The response bundle, and the writes it made (with their assigned ids and compartments), for the audit trail. */
+    public record Processed(Bundle response, List<VaultRepository.Prepared> written) {
     }
 
     /** One entry, checked, with what the caller may touch for it. */
@@ -51,7 +61,7 @@ public final class BundleProcessor {
                            Visibility visibility) {
     }
 
-    public Bundle process(Bundle bundle) {
+    public Processed process(Bundle bundle) {
         if (bundle.getType() == Bundle.BundleType.TRANSACTION) {
             return transaction(bundle);
         }
@@ -62,12 +72,17 @@ public final class BundleProcessor {
                 + (bundle.getType() == null ? "a bundle without type" : bundle.getType().toCode()));
     }
 
-    private Bundle transaction(Bundle bundle) {
+    private Processed transaction(Bundle bundle) {
         List<Planned> plan = new ArrayList<>();
         Map<String, String> assigned = new HashMap<>();
         Set<String> touched = new HashSet<>();
+        Set<String> fullUrls = new HashSet<>();
         int index = 0;
         for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
+            if (entry.hasFullUrl() && !fullUrls.add(entry.getFullUrl())) {
+                throw new InvalidRequestException("Transaction entry " + index + " has the same fullUrl as an earlier entry: "
+                        + "each entry's fullUrl must be unique");
+            }
             Planned p = plan(entry, index++);
             if (!touched.add(p.type() + "/" + p.id())) {
                 throw new InvalidRequestException("Transaction entry " + (index - 1) + ": " + p.type() + "/" + p.id()
@@ -86,11 +101,12 @@ public final class BundleProcessor {
         for (VaultRepository.Prepared w : prepared) {
             response.addEntry().setResponse(responseFor(w, w.previous() == null && !w.deleted()));
         }
-        return response;
+        return new Processed(response, prepared);
     }
 
-    private Bundle batch(Bundle bundle) {
+    private Processed batch(Bundle bundle) {
         Bundle response = new Bundle().setType(Bundle.BundleType.BATCHRESPONSE);
+        List<VaultRepository.Prepared> written = new ArrayList<>();
         int index = 0;
         for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
             Bundle.BundleEntryResponseComponent result;
@@ -99,6 +115,7 @@ public final class BundleProcessor {
                 rewriteReferences(List.of(p), Map.of());
                 VaultRepository.Prepared w = prepareAll(List.of(p)).get(0);
                 repository.commit(List.of(w));
+                written.add(w);
                 result = responseFor(w, w.previous() == null && !w.deleted());
             } catch (BaseServerResponseException e) {
                 OperationOutcome outcome = new OperationOutcome();
@@ -110,7 +127,7 @@ public final class BundleProcessor {
             response.addEntry().setResponse(result);
             index++;
         }
-        return response;
+        return new Processed(response, written);
     }
 
     /** Checks one entry and decides its target; assigns a new id to a create. */
@@ -167,9 +184,13 @@ public final class BundleProcessor {
         }
     }
 
-    /** Points references to the bundle's own entries at the ids just assigned; an unresolved urn: fails the bundle. */
+    /**
+     * Points references to the bundle's own entries at the ids just assigned, and conditional
+     * references at the one resource their criteria match; an unresolved urn: fails the bundle.
+     */
     private void rewriteReferences(List<Planned> plan, Map<String, String> assigned) {
         FhirTerser terser = fhir.newTerser();
+        Map<String, String> resolved = new HashMap<>(); // each conditional reference is searched once
         for (Planned p : plan) {
             Resource resource = p.entry().getResource();
             if (resource == null) {
@@ -186,9 +207,29 @@ public final class BundleProcessor {
                 } else if (target.startsWith("urn:")) {
                     throw new InvalidRequestException("A reference points to " + (target.startsWith("urn:uuid:") ? "a urn:uuid" : "a urn")
                             + " that is not the fullUrl of any entry of this bundle");
+                } else if (conditional(target)) {
+                    ref.setReference(resolved.computeIfAbsent(target, this::resolve));
                 }
             }
         }
+    }
+
+    /** {@code Type?criteria}: a conditional reference (R4 transactions, 3.1.0.11.2). */
+    private boolean conditional(String reference) {
+        int q = reference.indexOf('?');
+        return q > 0 && fhir.getResourceTypes().contains(reference.substring(0, q));
+    }
+
+    /** The one resource a conditional reference's criteria match among what the caller may see, as Type/id; else 412. */
+    private String resolve(String reference) {
+        String type = reference.substring(0, reference.indexOf('?'));
+        List<VersionRef> matches = search.search(type, ConditionalCriteria.parse("A conditional reference", reference,
+                repository.searchTokens()), access.visibility(type, Permission.SEARCH));
+        if (matches.size() != 1) {
+            throw new PreconditionFailedException("A conditional reference to a " + type + " matches " + matches.size()
+                    + " resources; it must match exactly one");
+        }
+        return type + "/" + matches.get(0).id();
     }
 
     /** Seals and stores every entry in parallel; nothing is indexed yet. */

@@ -65,17 +65,6 @@ public final class SearchTokens {
         return tokens;
     }
 
-    /** The element-backed parameters a type really has: _id and _lastUpdated apply to every type. */
-    public boolean supports(String type, String param) {
-        RuntimeResourceDefinition def = fhir.getResourceDefinition(type);
-        return switch (param) {
-            case "_id", "_lastUpdated" -> true;
-            case "identifier", "code", "subject" -> has(def, param);
-            case "patient" -> !type.equals("Patient") && (has(def, "subject") || has(def, "patient") || has(def, "beneficiary"));
-            default -> false;
-        };
-    }
-
     /** Query tokens for one token-search value: "system|code" or "code". */
     public String tokenQuery(String param, String system, String value) {
         if (value == null || value.isBlank()) {

@@ -9,6 +9,7 @@ import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
 import ca.uhn.fhir.util.FhirTerser;
+import fr.hdsvault.api.fhir.BundleEntries;
 import fr.hdsvault.api.security.Visibility;
 import fr.hdsvault.crypto.EncryptionContext;
 import fr.hdsvault.crypto.EnvelopeCipher;
@@ -32,7 +33,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import org.hl7.fhir.instance.model.api.IAnyResource;
 import org.hl7.fhir.instance.model.api.IBase;
 import org.hl7.fhir.instance.model.api.IBaseReference;
@@ -56,9 +56,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class VaultRepository {
 
     private static final Logger log = LoggerFactory.getLogger(VaultRepository.class);
-    /** FHIR logical id: up to 64 letters, digits, '-' and '.'. */
-    private static final Pattern FHIR_ID = Pattern.compile("[A-Za-z0-9\\-.]{1,64}");
-    private static final String TENANT_COMPARTMENT = "*";
+    /** The compartment of resources outside every patient's (Practitioner, Organization...). */
+    static final String TENANT_COMPARTMENT = "*";
 
     private final FhirContext fhir;
     private final JdbcTemplate jdbc;
@@ -69,6 +68,9 @@ public final class VaultRepository {
     private final String tenant;
     private final Clock clock;
     private final SearchTokens searchTokens;
+    /** Integrity failures served as errors, by count only: no label could carry anything about the record. */
+    private final io.micrometer.core.instrument.Counter integrityFailures =
+            io.micrometer.core.instrument.Metrics.counter("vault.integrity.failures");
     private final Map<String, String> kekIds = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
@@ -112,13 +114,13 @@ public final class VaultRepository {
      * @param expectedVersion the version an If-Match header names, or null
      */
     public Written update(String type, String id, IBaseResource resource, Long expectedVersion, Visibility visibility) {
-        requireValidId(id);
+        FhirIds.require(id);
         return write(type, id, resource, expectedVersion, visibility);
     }
 
     /** Soft delete: a new version marked deleted, history kept. Deleting a deleted resource changes nothing. */
     public void delete(String type, String id, Visibility visibility) {
-        requireValidId(id);
+        FhirIds.require(id);
         Current current = current(type, id).filter(c -> visibility.canRead(c.compartment())).orElseThrow(() -> notFound(type, id));
         if (!current.deleted()) {
             commit(List.of(prepareDelete(type, id, visibility)));
@@ -130,7 +132,7 @@ public final class VaultRepository {
      * not exist (404), so that existence does not leak across patients.
      */
     public IBaseResource read(String type, String id, Visibility visibility) {
-        requireValidId(id);
+        FhirIds.require(id);
         // One query: the current pointer and its version row together.
         Version v = jdbc.query("select v.version_id, v.object_key, v.deleted, v.last_updated, c.compartment from resource_current c "
                                 + "join resource_version v on v.tenant = c.tenant and v.resource_type = c.resource_type "
@@ -146,7 +148,7 @@ public final class VaultRepository {
 
     /** One version, if it belonged to a compartment the caller may see (else 404, as if absent). */
     public IBaseResource vread(String type, String id, long version, Visibility visibility) {
-        requireValidId(id);
+        FhirIds.require(id);
         Version v = jdbc.query("select version_id, object_key, deleted, last_updated, compartment from resource_version "
                                 + "where tenant = ? and resource_type = ? and resource_id = ? and version_id = ?",
                         VERSION_ROW, tenant, type, id, version)
@@ -159,108 +161,16 @@ public final class VaultRepository {
     }
 
     /**
-     * Every version of one resource the caller may see, newest first; deletions are left out,
-     * and so are versions that belonged to a compartment the caller may not see.
+     * Loads a page of versions in its order, fetching and decrypting them in parallel on
+     * {@code loaders} (a page's objects are independent reads). A deletion becomes its history
+     * entry; a version that fails its integrity check becomes an OperationOutcome entry naming
+     * it, so that one damaged record does not take the healthy ones down with it.
      */
-    public List<IBaseResource> history(String type, String id, Visibility visibility) {
-        requireValidId(id);
-        List<Version> versions = jdbc.query("select version_id, object_key, deleted, last_updated, compartment from resource_version "
-                        + "where tenant = ? and resource_type = ? and resource_id = ? order by version_id desc",
-                VERSION_ROW, tenant, type, id);
-        if (versions.stream().noneMatch(v -> visibility.canRead(v.compartment()))) {
-            throw notFound(type, id);
-        }
-        List<IBaseResource> out = new ArrayList<>();
-        for (Version v : versions) {
-            if (!v.deleted() && visibility.canRead(v.compartment())) {
-                out.add(load(type, id, v));
-            }
-        }
-        return out;
-    }
-
-    /** One matching resource: its id and the version current when the search ran. */
-    public record Match(String id, long version) {
-    }
-
-    /** OR of blind tokens of one parameter; several clauses are ANDed. */
-    public record TokenClause(String param, List<String> tokens) {
-    }
-
-    /** What a search asks for; null members are not constrained. */
-    public record Criteria(List<List<String>> ids, Instant updatedFrom, Instant updatedTo, List<TokenClause> tokens,
-                           boolean newestFirst) {
-    }
-
-    public static final int MAX_MATCHES = 10_000;
-
-    /**
-     * The current, non-deleted resources of a type matching every clause, ordered by
-     * lastUpdated then id. The matches are fixed when the search runs, so pages read later show
-     * the same set whatever is written meanwhile.
-     */
-    public List<Match> search(String type, Criteria criteria, Visibility visibility) {
-        // With token clauses, the first one drives the query through the token index; the rest are EXISTS checks.
-        List<TokenClause> clauses = criteria.tokens();
-        StringBuilder sql = new StringBuilder();
-        List<Object> args = new ArrayList<>();
-        if (clauses.isEmpty()) {
-            sql.append("select c.resource_id, c.version_id, c.last_updated from resource_current c where c.tenant = ? and c.resource_type = ?");
-        } else {
-            TokenClause first = clauses.get(0);
-            sql.append("select distinct c.resource_id, c.version_id, c.last_updated from search_token d join resource_current c "
-                    + "on c.tenant = d.tenant and c.resource_type = d.resource_type and c.resource_id = d.resource_id "
-                    + "where d.tenant = ? and d.resource_type = ? and d.param = ? and d.token in (")
-                    .append(placeholders(first.tokens().size())).append(')');
-            args.addAll(List.of(tenant, type, first.param()));
-            args.addAll(first.tokens());
-            clauses = clauses.subList(1, clauses.size());
-        }
-        if (args.isEmpty()) {
-            args.addAll(List.of(tenant, type));
-        }
-        sql.append(" and c.deleted = false");
-        args.addAll(restrictTo(visibility, "c.compartment", sql));
-        for (List<String> anyOf : criteria.ids()) {
-            anyOf.forEach(VaultRepository::requireValidId);
-            sql.append(" and c.resource_id in (").append(placeholders(anyOf.size())).append(')');
-            args.addAll(anyOf);
-        }
-        if (criteria.updatedFrom() != null) {
-            sql.append(" and c.last_updated >= ?");
-            args.add(utc(criteria.updatedFrom()));
-        }
-        if (criteria.updatedTo() != null) {
-            sql.append(" and c.last_updated <= ?");
-            args.add(utc(criteria.updatedTo()));
-        }
-        for (TokenClause clause : clauses) {
-            sql.append(" and exists (select 1 from search_token t where t.tenant = c.tenant and t.resource_type = c.resource_type"
-                    + " and t.resource_id = c.resource_id and t.param = ? and t.token in (")
-                    .append(placeholders(clause.tokens().size())).append("))");
-            args.add(clause.param());
-            args.addAll(clause.tokens());
-        }
-        String direction = criteria.newestFirst() ? " desc" : "";
-        sql.append(" order by c.last_updated").append(direction).append(", c.resource_id").append(direction)
-                .append(" limit ").append(MAX_MATCHES + 1);
-        List<Match> matches = jdbc.query(sql.toString(), (rs, n) -> new Match(rs.getString(1), rs.getLong(2)), args.toArray());
-        if (matches.size() > MAX_MATCHES) {
-            throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
-        }
-        return matches;
-    }
-
-    /**
-     * Loads (type, match) pairs in their order, fetching and decrypting them in parallel on
-     * {@code loaders}: a search page's objects are independent reads.
-     */
-    public List<IBaseResource> load(List<Map.Entry<String, Match>> page, java.util.concurrent.ExecutorService loaders) {
+    public List<IBaseResource> load(List<VersionRef> page, java.util.concurrent.ExecutorService loaders) {
         if (page.size() <= 1 || loaders == null) {
-            return page.stream().map(e -> vread(e.getKey(), e.getValue().id(), e.getValue().version(), Visibility.ALL)).toList();
+            return page.stream().map(this::entry).toList();
         }
-        List<java.util.concurrent.Future<IBaseResource>> futures = page.stream()
-                .map(e -> loaders.submit(() -> vread(e.getKey(), e.getValue().id(), e.getValue().version(), Visibility.ALL))).toList();
+        List<java.util.concurrent.Future<IBaseResource>> futures = page.stream().map(v -> loaders.submit(() -> entry(v))).toList();
         List<IBaseResource> out = new ArrayList<>(page.size());
         try {
             for (java.util.concurrent.Future<IBaseResource> f : futures) {
@@ -279,56 +189,15 @@ public final class VaultRepository {
         return out;
     }
 
-    /** Versions of every resource of a type (deletions left out), newest first: the type's history. */
-    public List<Match> typeHistory(String type, Instant since, Visibility visibility) {
-        List<Object> args = new ArrayList<>(List.of(tenant, type));
-        StringBuilder where = new StringBuilder();
-        if (since != null) {
-            where.append(" and last_updated >= ?");
-            args.add(utc(since));
+    private IBaseResource entry(VersionRef v) {
+        if (v.deleted()) {
+            return BundleEntries.deletion(fhir, v);
         }
-        args.addAll(restrictTo(visibility, "compartment", where));
-        List<Match> versions = jdbc.query("select resource_id, version_id from resource_version where tenant = ? "
-                + "and resource_type = ? and deleted = false" + where + " order by last_updated desc, resource_id, "
-                + "version_id desc limit " + (MAX_MATCHES + 1), (rs, n) -> new Match(rs.getString(1), rs.getLong(2)), args.toArray());
-        if (versions.size() > MAX_MATCHES) {
-            throw new InvalidRequestException("The history holds more than " + MAX_MATCHES + " versions: narrow it with _since");
+        try {
+            return vread(v.type(), v.id(), v.version(), Visibility.ALL);
+        } catch (DamagedRecordException e) {
+            return BundleEntries.damaged(e.reference());
         }
-        return versions;
-    }
-
-    /** Everything in a patient's compartment, the Patient first; for Patient/[id]/$everything. */
-    public List<Map.Entry<String, Match>> compartment(String patientId, Visibility visibility) {
-        requireValidId(patientId);
-        Current patient = current("Patient", patientId).filter(c -> visibility.canRead(c.compartment()))
-                .orElseThrow(() -> notFound("Patient", patientId));
-        if (patient.deleted()) {
-            throw new ResourceGoneException("Resource Patient/" + patientId + " was deleted");
-        }
-        return jdbc.query("select resource_type, resource_id, version_id from resource_current where tenant = ? "
-                        + "and compartment = ? and deleted = false order by case when resource_type = 'Patient' then 0 else 1 end, "
-                        + "resource_type, last_updated, resource_id limit " + (MAX_MATCHES + 1),
-                (rs, n) -> Map.entry(rs.getString(1), new Match(rs.getString(2), rs.getLong(3))), tenant, "Patient/" + patientId);
-    }
-
-    /**
-     * Appends the compartment restriction of a restricted caller to a WHERE clause: its own
-     * patient compartments and the shared resources. Returns the arguments to bind.
-     */
-    private static List<Object> restrictTo(Visibility visibility, String column, StringBuilder sql) {
-        if (!visibility.restricted()) {
-            return List.of();
-        }
-        sql.append(" and (").append(column).append(" = ? or ").append(column).append(" in (")
-                .append(placeholders(visibility.patientCompartments().size())).append("))");
-        List<Object> args = new ArrayList<>();
-        args.add(TENANT_COMPARTMENT);
-        args.addAll(visibility.patientCompartments());
-        return args;
-    }
-
-    private static String placeholders(int n) {
-        return String.join(", ", java.util.Collections.nCopies(n, "?"));
     }
 
     // ------------------------------------------------------------------ internals
@@ -349,7 +218,7 @@ public final class VaultRepository {
 
     /** Assigns version and lastUpdated, seals and stores the envelope; indexes nothing. */
     public Prepared prepare(String type, String id, IBaseResource resource, Long expectedVersion, Visibility visibility) {
-        requireValidId(id);
+        FhirIds.require(id);
         Optional<Current> current = current(type, id);
         if (current.isPresent()) {
             requireWritable(type, id, current.get().compartment(), visibility);
@@ -378,7 +247,7 @@ public final class VaultRepository {
 
     /** A deletion to commit: a new version marked deleted, with no object. */
     public Prepared prepareDelete(String type, String id, Visibility visibility) {
-        requireValidId(id);
+        FhirIds.require(id);
         Current current = current(type, id).orElseThrow(() -> notFound(type, id));
         requireWritable(type, id, current.compartment(), visibility);
         return new Prepared(type, id, current.version() + 1, current.version(), null, true, now(), current.compartment(), Set.of());
@@ -443,9 +312,11 @@ public final class VaultRepository {
             byte[] json = envelopes.open(context(type, id, v.version()), envelope);
             return fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
         } catch (IntegrityException | EnvelopeException | ObjectNotFoundException e) {
-            log.error("record {}/{} version {} failed its integrity check: {}", type, id, v.version(), e.getMessage());
-            throw new InternalErrorException("The record " + type + "/" + id + " (version " + v.version()
-                    + ") failed its integrity check and was not returned; the incident is logged");
+            // The opaque object key, never the resource id (a client may choose ids that say something).
+            log.error("integrity failure: object {} (a {} version) was not served: {}", v.objectKey(), type,
+                    e.getClass().getSimpleName());
+            integrityFailures.increment();
+            throw new DamagedRecordException(type, id, v.version());
         }
     }
 
@@ -453,6 +324,22 @@ public final class VaultRepository {
         return jdbc.query("select version_id, deleted, compartment from resource_current where tenant = ? and resource_type = ? "
                 + "and resource_id = ?", (rs, n) -> new Current(rs.getLong(1), rs.getBoolean(2), rs.getString(3)), tenant, type, id)
                 .stream().findFirst();
+    }
+
+    public boolean isResourceType(String type) {
+        return type != null && fhir.getResourceTypes().contains(type);
+    }
+
+    /**
+     * The compartment a stored resource's current version belongs to, for the audit trail of a
+     * request that names it (including refused ones: the event is internal, so naming the
+     * patient tells the caller nothing). Empty when nothing is stored under that id.
+     */
+    public Optional<String> storedCompartment(String type, String id) {
+        if (!FhirIds.valid(id)) {
+            return Optional.empty();
+        }
+        return current(type, id).map(Current::compartment);
     }
 
     /** The patient compartment a resource belongs to: the Patient itself, or its subject/patient reference. */
@@ -524,12 +411,6 @@ public final class VaultRepository {
 
     private static OffsetDateTime utc(Instant instant) {
         return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
-    }
-
-    private static void requireValidId(String id) {
-        if (id == null || !FHIR_ID.matcher(id).matches()) {
-            throw new InvalidRequestException("Invalid resource id: a FHIR id is 1 to 64 letters, digits, '-' or '.'");
-        }
     }
 
     private static ResourceNotFoundException notFound(String type, String id) {

@@ -1,25 +1,26 @@
 package fr.hdsvault.api.resources;
 
+import ca.uhn.fhir.rest.annotation.At;
+import ca.uhn.fhir.rest.annotation.ConditionalUrlParam;
+import ca.uhn.fhir.rest.annotation.Count;
 import ca.uhn.fhir.rest.annotation.Create;
 import ca.uhn.fhir.rest.annotation.Delete;
 import ca.uhn.fhir.rest.annotation.History;
 import ca.uhn.fhir.rest.annotation.IdParam;
+import ca.uhn.fhir.rest.annotation.OptionalParam;
 import ca.uhn.fhir.rest.annotation.Read;
 import ca.uhn.fhir.rest.annotation.ResourceParam;
+import ca.uhn.fhir.rest.annotation.Search;
+import ca.uhn.fhir.rest.annotation.Since;
+import ca.uhn.fhir.rest.annotation.Sort;
 import ca.uhn.fhir.rest.annotation.Update;
 import ca.uhn.fhir.rest.api.MethodOutcome;
-import ca.uhn.fhir.rest.server.IResourceProvider;
-import ca.uhn.fhir.rest.annotation.ConditionalUrlParam;
-import ca.uhn.fhir.rest.annotation.Count;
-import ca.uhn.fhir.rest.annotation.Since;
-import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
-import java.util.Date;
-import ca.uhn.fhir.rest.annotation.OptionalParam;
-import ca.uhn.fhir.rest.annotation.Search;
-import ca.uhn.fhir.rest.annotation.Sort;
 import ca.uhn.fhir.rest.api.SortOrderEnum;
 import ca.uhn.fhir.rest.api.SortSpec;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
+import ca.uhn.fhir.rest.param.DateAndListParam;
+import ca.uhn.fhir.rest.param.DateOrListParam;
+import ca.uhn.fhir.rest.param.DateParam;
 import ca.uhn.fhir.rest.param.DateRangeParam;
 import ca.uhn.fhir.rest.param.ReferenceAndListParam;
 import ca.uhn.fhir.rest.param.ReferenceOrListParam;
@@ -27,33 +28,44 @@ import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.param.TokenAndListParam;
 import ca.uhn.fhir.rest.param.TokenOrListParam;
 import ca.uhn.fhir.rest.param.TokenParam;
+import ca.uhn.fhir.rest.param.TokenParamModifier;
+import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
+import ca.uhn.fhir.rest.server.exceptions.MethodNotAllowedException;
+import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.security.Permission;
 import fr.hdsvault.api.security.Visibility;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
+import org.hl7.fhir.r4.model.IdType;
 
 /**
  * The REST interactions of one resource type, bound by HAPI. One instance per R4 type, all
- * backed by the same {@link VaultRepository}.
+ * backed by the same {@link VaultRepository} and {@link ResourceSearch}. Which parameters,
+ * modifiers and prefixes a search takes is decided once, in {@link SearchParameters}, and
+ * checked before HAPI binds the method (fhir.StrictParameters); what reaches this class is
+ * evaluated as FHIR defines it.
  */
 public final class VaultResourceProvider implements IResourceProvider {
 
     private final Class<? extends IBaseResource> type;
     private final String typeName;
     private final VaultRepository repository;
-    private final java.util.concurrent.ExecutorService loaders;
+    private final ResourceSearch search;
+    private final ExecutorService loaders;
     private final AccessPolicy access;
 
     public VaultResourceProvider(Class<? extends IBaseResource> type, String typeName, VaultRepository repository,
-                                 java.util.concurrent.ExecutorService loaders, AccessPolicy access) {
+                                 ResourceSearch search, ExecutorService loaders, AccessPolicy access) {
         this.type = type;
         this.typeName = typeName;
         this.repository = repository;
+        this.search = search;
         this.loaders = loaders;
         this.access = access;
     }
@@ -79,14 +91,14 @@ public final class VaultResourceProvider implements IResourceProvider {
         Visibility visibility = access.visibility(typeName, Permission.CREATE);
         if (ifNoneExist != null) {
             // Matches are searched among what the caller may see: another patient's record neither blocks nor leaks.
-            List<VaultRepository.Match> existing = repository.search(typeName, conditionalCriteria(ifNoneExist),
+            List<VersionRef> existing = search.search(typeName, ConditionalCriteria.parse("If-None-Exist", ifNoneExist, tokens()),
                     access.visibility(typeName, Permission.SEARCH));
             if (existing.size() > 1) {
                 throw new PreconditionFailedException("If-None-Exist matches " + existing.size() + " resources");
             }
             if (existing.size() == 1) {
-                VaultRepository.Match m = existing.get(0);
-                MethodOutcome found = new MethodOutcome(new org.hl7.fhir.r4.model.IdType(typeName, m.id(), String.valueOf(m.version())));
+                VersionRef m = existing.get(0);
+                MethodOutcome found = new MethodOutcome(new IdType(typeName, m.id(), String.valueOf(m.version())));
                 found.setCreated(false);
                 found.setResource(repository.vread(typeName, m.id(), m.version(), Visibility.ALL));
                 return found;
@@ -95,54 +107,40 @@ public final class VaultResourceProvider implements IResourceProvider {
         return outcome(repository.create(typeName, resource, visibility));
     }
 
-    /** The criteria of an If-None-Exist header: identifier and _id only. */
-    private VaultRepository.Criteria conditionalCriteria(String conditionalUrl) {
-        String query = conditionalUrl.contains("?") ? conditionalUrl.substring(conditionalUrl.indexOf('?') + 1) : conditionalUrl;
-        List<List<String>> ids = new ArrayList<>();
-        List<VaultRepository.TokenClause> clauses = new ArrayList<>();
-        for (String pair : query.split("&")) {
-            int eq = pair.indexOf('=');
-            String name = eq < 0 ? pair : pair.substring(0, eq);
-            String value = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
-            switch (name) {
-                case "_id" -> ids.add(List.of(value.split(",")));
-                case "identifier" -> {
-                    int bar = value.indexOf('|');
-                    String system = bar < 0 ? null : value.substring(0, bar);
-                    String code = bar < 0 ? value : value.substring(bar + 1);
-                    clauses.add(new VaultRepository.TokenClause("identifier", List.of(tokens().tokenQuery("identifier", system, code))));
-                }
-                default -> throw new InvalidRequestException("If-None-Exist supports identifier and _id, not " + name);
-            }
-        }
-        if (ids.isEmpty() && clauses.isEmpty()) {
-            throw new InvalidRequestException("If-None-Exist needs criteria, e.g. identifier=system|value");
-        }
-        return new VaultRepository.Criteria(ids, null, null, clauses, false);
-    }
-
     /** The version in the id, when present, comes from an If-Match header. */
     @Update
-    public MethodOutcome update(@IdParam IIdType id, @ResourceParam IBaseResource resource) {
+    public MethodOutcome update(@IdParam IIdType id, @ResourceParam IBaseResource resource, @ConditionalUrlParam String conditional) {
+        requireId(id, "update", "PUT");
         Long expected = id.hasVersionIdPart() ? versionOf(id) : null;
         return outcome(repository.update(typeName, id.getIdPart(), resource, expected, access.visibility(typeName, Permission.UPDATE)));
     }
 
     @Delete
-    public MethodOutcome delete(@IdParam IIdType id) {
+    public MethodOutcome delete(@IdParam IIdType id, @ConditionalUrlParam String conditional) {
+        requireId(id, "delete", "DELETE");
         repository.delete(typeName, id.getIdPart(), access.visibility(typeName, Permission.DELETE));
         return new MethodOutcome();
     }
 
+    /** Conditional update and delete (by search criteria, or on the whole type) are not offered: 405, nothing changes. */
+    private void requireId(IIdType id, String interaction, String method) {
+        if (id == null || !id.hasIdPart()) {
+            throw new MethodNotAllowedException("Conditional " + interaction + " is not supported: " + method + " one resource by id ("
+                    + method + " [base]/" + typeName + "/[id])");
+        }
+    }
+
     /**
-     * Search on every type: {@code _id}, {@code _lastUpdated}, {@code patient}, {@code subject},
-     * {@code identifier}, {@code code}, {@code _sort=[-]_lastUpdated}, {@code _count}. Any other
-     * parameter is refused with 400 (HAPI matches no method), never ignored.
+     * Search: {@code _id} ({@code :not}), {@code _lastUpdated} (eq ne gt lt ge le sa eb, at any
+     * precision), {@code identifier} and {@code code} ({@code system|code} or {@code code};
+     * {@code :not}, {@code :missing}), {@code patient} and {@code subject} ({@code Type/id};
+     * {@code :missing}, {@code :Type}), {@code _sort=[-]_lastUpdated}, {@code _count}. Commas are
+     * alternatives, repeated parameters all apply.
      */
-    @Search(allowUnknownParams = false)
+    @Search(allowUnknownParams = true) // unknown ones are refused (or dropped when lenient) before this runs: StrictParameters
     public IBundleProvider search(
             @OptionalParam(name = "_id") TokenAndListParam ids,
-            @OptionalParam(name = "_lastUpdated") DateRangeParam lastUpdated,
+            @OptionalParam(name = "_lastUpdated") DateAndListParam lastUpdated,
             @OptionalParam(name = "patient") ReferenceAndListParam patient,
             @OptionalParam(name = "subject") ReferenceAndListParam subject,
             @OptionalParam(name = "identifier") TokenAndListParam identifier,
@@ -150,75 +148,81 @@ public final class VaultResourceProvider implements IResourceProvider {
             @Sort SortSpec sort,
             @Count Integer count) {
         Visibility visibility = access.visibility(typeName, Permission.SEARCH);
-        requireSupported("identifier", identifier);
-        requireSupported("code", code);
-        requireSupported("patient", patient);
-        requireSupported("subject", subject);
-        List<List<String>> idClauses = new ArrayList<>();
-        if (ids != null) {
-            for (TokenOrListParam or : ids.getValuesAsQueryTokens()) {
-                idClauses.add(or.getValuesAsQueryTokens().stream().map(TokenParam::getValue).toList());
-            }
-        }
-        List<VaultRepository.TokenClause> clauses = new ArrayList<>();
+        List<SearchCriteria.Clause> clauses = new ArrayList<>();
+        addIds(clauses, ids);
+        addDates(clauses, lastUpdated);
         addTokens(clauses, "identifier", identifier);
         addTokens(clauses, "code", code);
         addReferences(clauses, "patient", patient, "Patient");
         addReferences(clauses, "subject", subject, null);
-        Instant from = lastUpdated == null || lastUpdated.getLowerBoundAsInstant() == null ? null
-                : lastUpdated.getLowerBoundAsInstant().toInstant();
-        Instant to = lastUpdated == null || lastUpdated.getUpperBoundAsInstant() == null ? null
-                : lastUpdated.getUpperBoundAsInstant().toInstant();
-        List<VaultRepository.Match> matches = repository.search(typeName,
-                new VaultRepository.Criteria(idClauses, from, to, clauses, newestFirst(sort)), visibility);
-        return new VaultSearchResults(repository, loaders, typeName, matches, count);
+        List<VersionRef> matches = search.search(typeName, new SearchCriteria(clauses, newestFirst(sort)), visibility);
+        return new VaultSearchResults(repository, loaders, matches, count);
     }
 
-    /** A parameter on a type without its element is refused, as the CapabilityStatement says. */
-    private void requireSupported(String param, Object value) {
-        if (value != null && !tokens().supports(typeName, param)) {
-            throw new InvalidRequestException("Search parameter " + param + " is not supported for " + typeName);
-        }
-    }
-
-    private void addTokens(List<VaultRepository.TokenClause> clauses, String param, TokenAndListParam and) {
+    private static void addIds(List<SearchCriteria.Clause> clauses, TokenAndListParam and) {
         if (and == null) {
             return;
         }
         for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
-            List<String> tokens = new ArrayList<>();
-            for (TokenParam t : or.getValuesAsQueryTokens()) {
-                if (t.getModifier() != null) {
-                    throw new InvalidRequestException("Search parameter " + param + ": modifier :" + t.getModifier().getValue()
-                            + " is not supported");
-                }
-                tokens.add(tokens().tokenQuery(param, t.getSystem(), t.getValue()));
-            }
-            clauses.add(new VaultRepository.TokenClause(param, tokens));
+            List<String> values = or.getValuesAsQueryTokens().stream().map(TokenParam::getValue).toList();
+            boolean negated = or.getValuesAsQueryTokens().stream().anyMatch(t -> t.getModifier() == TokenParamModifier.NOT);
+            clauses.add(new SearchCriteria.Ids(values, negated));
         }
     }
 
-    private void addReferences(List<VaultRepository.TokenClause> clauses, String param, ReferenceAndListParam and,
-                               String impliedType) {
+    private static void addDates(List<SearchCriteria.Clause> clauses, DateAndListParam and) {
+        if (and == null) {
+            return;
+        }
+        for (DateOrListParam or : and.getValuesAsQueryTokens()) {
+            clauses.add(new SearchCriteria.Updated(or.getValuesAsQueryTokens().stream().map(DateRanges::of).toList()));
+        }
+    }
+
+    private void addTokens(List<SearchCriteria.Clause> clauses, String param, TokenAndListParam and) {
+        if (and == null) {
+            return;
+        }
+        for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
+            List<TokenParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
+            List<String> tokens = new ArrayList<>();
+            boolean negated = false;
+            for (TokenParam t : values) {
+                negated |= t.getModifier() == TokenParamModifier.NOT;
+                tokens.add(tokens().tokenQuery(param, t.getSystem(), t.getValue()));
+            }
+            clauses.add(new SearchCriteria.Tokens(param, tokens, negated));
+        }
+    }
+
+    private void addReferences(List<SearchCriteria.Clause> clauses, String param, ReferenceAndListParam and, String impliedType) {
         if (and == null) {
             return;
         }
         for (ReferenceOrListParam or : and.getValuesAsQueryTokens()) {
+            List<ReferenceParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
             List<String> tokens = new ArrayList<>();
-            for (ReferenceParam ref : or.getValuesAsQueryTokens()) {
-                if (ref.getChain() != null) {
-                    throw new InvalidRequestException("Search parameter " + param + ": chained searches are not supported");
+            for (ReferenceParam ref : values) {
+                String referenced = ref.getResourceType() != null ? ref.getResourceType() : impliedType;
+                if (referenced == null) {
+                    throw new InvalidRequestException("Search parameter " + param + ": give the reference as Type/id (or " + param
+                            + ":Type=id)");
                 }
-                String type = ref.getResourceType() != null ? ref.getResourceType() : impliedType;
-                if (type == null) {
-                    throw new InvalidRequestException("Search parameter " + param + ": give the reference as Type/id");
-                }
-                if (impliedType != null && !impliedType.equals(type)) {
+                if (impliedType != null && !impliedType.equals(referenced)) {
                     throw new InvalidRequestException("Search parameter " + param + " refers to a " + impliedType);
                 }
-                tokens.add(tokens().referenceQuery(param, type, ref.getIdPart()));
+                FhirIds.require(ref.getIdPart());
+                tokens.add(tokens().referenceQuery(param, referenced, ref.getIdPart()));
             }
-            clauses.add(new VaultRepository.TokenClause(param, tokens));
+            clauses.add(new SearchCriteria.Tokens(param, tokens, false));
         }
     }
 
@@ -245,17 +249,32 @@ public final class VaultResourceProvider implements IResourceProvider {
         return repository.searchTokens();
     }
 
+    /** Instance history: every version the caller may see, deletions included, newest first, paged. */
     @History
-    public List<IBaseResource> history(@IdParam IIdType id) {
-        return repository.history(typeName, id.getIdPart(), access.visibility(typeName, Permission.READ));
+    public IBundleProvider history(@IdParam IIdType id, @Since Date since, @At DateRangeParam at, @Count Integer count) {
+        return new VaultSearchResults(repository, loaders, search.history(typeName, id.getIdPart(), window(since, at),
+                access.visibility(typeName, Permission.READ)), count);
     }
 
-    /** Type history: every version of every resource of the type, newest first, paged. */
+    /** Type history: every version of every resource of the type, deletions included, newest first, paged. */
     @History
-    public IBundleProvider typeHistory(@Since Date since, @Count Integer count) {
-        return new VaultSearchResults(repository, loaders, typeName,
-                repository.typeHistory(typeName, since == null ? null : since.toInstant(), access.visibility(typeName, Permission.SEARCH)),
-                count);
+    public IBundleProvider typeHistory(@Since Date since, @At DateRangeParam at, @Count Integer count) {
+        return new VaultSearchResults(repository, loaders, search.history(typeName, null, window(since, at),
+                access.visibility(typeName, Permission.SEARCH)), count);
+    }
+
+    /** {@code _since} (an instant) and {@code _at} (a date at its precision: the versions current at some time during it). */
+    static ResourceSearch.Window window(Date since, DateRangeParam at) {
+        SearchCriteria.Range during = null;
+        if (at != null) {
+            DateParam value = at.getLowerBound() != null ? at.getLowerBound() : at.getUpperBound();
+            if (value == null || value.getPrefix() != null && value.getPrefix() != ca.uhn.fhir.rest.param.ParamPrefixEnum.EQUAL) {
+                throw new InvalidRequestException("_at takes one date or dateTime, without a prefix");
+            }
+            during = DateRanges.of(value);
+        }
+        return new ResourceSearch.Window(since == null ? null : since.toInstant(), during == null ? null : during.from(),
+                during == null ? null : during.to());
     }
 
     private static MethodOutcome outcome(VaultRepository.Written written) {
@@ -269,7 +288,7 @@ public final class VaultResourceProvider implements IResourceProvider {
         try {
             return Long.parseLong(id.getVersionIdPart());
         } catch (NumberFormatException e) {
-            throw new ca.uhn.fhir.rest.server.exceptions.InvalidRequestException("Invalid version id: " + id.getVersionIdPart());
+            throw new InvalidRequestException("Invalid version id: a version is a whole number");
         }
     }
 }

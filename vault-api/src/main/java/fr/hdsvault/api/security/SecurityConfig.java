@@ -26,7 +26,6 @@ import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.intercept.AuthorizationFilter;
-import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter;
 
 /**
  * Authentication and the coarse, per-path rules (Spring Security resource server):
@@ -119,10 +118,8 @@ public class SecurityConfig {
                 .csrf(c -> c.disable())
                 .cors(c -> c.disable())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-                // Spring's defaults (HSTS, nosniff, frame DENY, Cache-Control no-store) plus what an API needs.
-                .headers(h -> h
-                        .referrerPolicy(r -> r.policy(ReferrerPolicyHeaderWriter.ReferrerPolicy.NO_REFERRER))
-                        .contentSecurityPolicy(c -> c.policyDirectives("default-src 'none'; frame-ancestors 'none'")));
+                // Every response gets its security headers from one place, whichever layer answers (web.SecurityHeaders).
+                .headers(h -> h.disable());
         if (properties.mtls().enabled()) {
             ClientCertificates certificates = new ClientCertificates(properties.mtls().clients());
             http.x509(x -> x.subjectPrincipalRegex("CN=(.*?)(?:,|$)").authenticationUserDetailsService(certificates));

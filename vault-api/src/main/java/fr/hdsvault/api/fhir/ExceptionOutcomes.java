@@ -1,0 +1,60 @@
+package fr.hdsvault.api.fhir;
+
+import ca.uhn.fhir.interceptor.api.Hook;
+import ca.uhn.fhir.interceptor.api.Interceptor;
+import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
+import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.rest.server.exceptions.InternalErrorException;
+import org.hl7.fhir.r4.model.OperationOutcome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every exception of the FHIR server becomes an OperationOutcome whose issue code says what
+ * kind of error it is (not-found, forbidden, conflict...), instead of HAPI's "processing" for all.
+ * A 5xx never shows Java internals: unless the vault wrote the message for the client
+ * ({@link VaultServerException}), the client reads a fixed text, and the log gets the exception
+ * classes and code locations, never a message (which may quote request content).
+ */
+@Interceptor
+public final class ExceptionOutcomes {
+
+    private static final Logger log = LoggerFactory.getLogger(ExceptionOutcomes.class);
+    static final String SERVER_ERROR = "The vault failed to process this request; the incident is logged without its content";
+
+    @Hook(Pointcut.SERVER_PRE_PROCESS_OUTGOING_EXCEPTION)
+    public BaseServerResponseException outcome(RequestDetails request, Throwable thrown) {
+        BaseServerResponseException e = thrown instanceof BaseServerResponseException b ? b
+                : new InternalErrorException(SERVER_ERROR, thrown);
+        int status = e.getStatusCode();
+        if (status >= 500 && !(e instanceof VaultServerException)) {
+            log.error("FHIR {} failed with HTTP {}: {}", request.getRestOperationType(), status, Incidents.describe(thrown));
+            e = new InternalErrorException(SERVER_ERROR);
+        }
+        if (e.getOperationOutcome() == null) {
+            e.setOperationOutcome(OperationOutcomes.error(issueType(status), diagnostics(e)));
+        }
+        return e;
+    }
+
+    private static String diagnostics(BaseServerResponseException e) {
+        String message = e.getMessage();
+        return message == null || message.isBlank() ? "HTTP " + e.getStatusCode() : message;
+    }
+
+    static OperationOutcome.IssueType issueType(int status) {
+        return switch (status) {
+            case 401 -> OperationOutcome.IssueType.LOGIN;
+            case 403 -> OperationOutcome.IssueType.FORBIDDEN;
+            case 404, 410 -> OperationOutcome.IssueType.NOTFOUND;
+            case 405, 406, 415, 501 -> OperationOutcome.IssueType.NOTSUPPORTED;
+            case 409, 412 -> OperationOutcome.IssueType.CONFLICT;
+            case 413 -> OperationOutcome.IssueType.TOOLONG;
+            case 422 -> OperationOutcome.IssueType.PROCESSING;
+            case 429 -> OperationOutcome.IssueType.THROTTLED;
+            case 503 -> OperationOutcome.IssueType.TRANSIENT;
+            default -> status >= 500 ? OperationOutcome.IssueType.EXCEPTION : OperationOutcome.IssueType.INVALID;
+        };
+    }
+}

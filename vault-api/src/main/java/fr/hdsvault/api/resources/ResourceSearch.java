@@ -1,0 +1,221 @@
+package fr.hdsvault.api.resources;
+
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import fr.hdsvault.api.security.Visibility;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * The index queries behind searches, histories and $everything: they list versions (type, id,
+ * version), filtered by the caller's compartments inside the query itself, so that totals and
+ * pages hold only what the caller may see. Nothing here reads or decrypts an object: the lists
+ * are fixed when the query runs, and their pages are loaded later ({@link VaultRepository#load}).
+ */
+public final class ResourceSearch {
+
+    public static final int MAX_MATCHES = 10_000;
+
+    private final JdbcTemplate jdbc;
+    private final String tenant;
+
+    public ResourceSearch(JdbcTemplate jdbc, String tenant) {
+        this.jdbc = jdbc;
+        this.tenant = tenant;
+    }
+
+    /** A history window: versions created at or after {@code since}, or current at some time in [atFrom, atTo). */
+    public record Window(Instant since, Instant atFrom, Instant atTo) {
+        public static final Window ALL = new Window(null, null, null);
+    }
+
+    /**
+     * The current, non-deleted resources of a type matching every clause, ordered by lastUpdated
+     * then id. The matches are fixed when the search runs, so pages read later show the same set
+     * whatever is written meanwhile.
+     */
+    public List<VersionRef> search(String type, SearchCriteria criteria, Visibility visibility) {
+        StringBuilder sql = new StringBuilder();
+        List<Object> args = new ArrayList<>();
+        // A positive token clause drives the query through the token index; the others are checks on each row.
+        SearchCriteria.Tokens driver = criteria.clauses().stream().filter(c -> c instanceof SearchCriteria.Tokens t && !t.negated())
+                .map(SearchCriteria.Tokens.class::cast).findFirst().orElse(null);
+        if (driver == null) {
+            sql.append("select c.resource_id, c.version_id, c.last_updated from resource_current c where c.tenant = ? and c.resource_type = ?");
+            args.addAll(List.of(tenant, type));
+        } else {
+            sql.append("select distinct c.resource_id, c.version_id, c.last_updated from search_token d join resource_current c "
+                    + "on c.tenant = d.tenant and c.resource_type = d.resource_type and c.resource_id = d.resource_id "
+                    + "where d.tenant = ? and d.resource_type = ? and d.param = ? and d.token in (")
+                    .append(placeholders(driver.anyOf().size())).append(')');
+            args.addAll(List.of(tenant, type, driver.param()));
+            args.addAll(driver.anyOf());
+        }
+        sql.append(" and c.deleted = false");
+        args.addAll(restrictTo(visibility, "c.compartment", sql));
+        for (SearchCriteria.Clause clause : criteria.clauses()) {
+            if (clause != driver) {
+                append(clause, sql, args);
+            }
+        }
+        String direction = criteria.newestFirst() ? " desc" : "";
+        sql.append(" order by c.last_updated").append(direction).append(", c.resource_id").append(direction)
+                .append(" limit ").append(MAX_MATCHES + 1);
+        List<VersionRef> matches = jdbc.query(sql.toString(),
+                (rs, n) -> new VersionRef(type, rs.getString(1), rs.getLong(2), false, instant(rs.getObject(3, OffsetDateTime.class))),
+                args.toArray());
+        if (matches.size() > MAX_MATCHES) {
+            throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
+        }
+        return matches;
+    }
+
+    private static void append(SearchCriteria.Clause clause, StringBuilder sql, List<Object> args) {
+        if (clause instanceof SearchCriteria.Ids ids) {
+            ids.anyOf().forEach(FhirIds::require);
+            sql.append(" and c.resource_id ").append(ids.negated() ? "not in (" : "in (").append(placeholders(ids.anyOf().size()))
+                    .append(')');
+            args.addAll(ids.anyOf());
+        } else if (clause instanceof SearchCriteria.Updated updated) {
+            List<String> alternatives = new ArrayList<>();
+            for (SearchCriteria.Range r : updated.anyOf()) {
+                List<String> bounds = new ArrayList<>();
+                if (r.from() != null) {
+                    bounds.add(r.outside() ? "c.last_updated < ?" : "c.last_updated >= ?");
+                    args.add(utc(r.from()));
+                }
+                if (r.to() != null) {
+                    bounds.add(r.outside() ? "c.last_updated >= ?" : "c.last_updated < ?");
+                    args.add(utc(r.to()));
+                }
+                alternatives.add(bounds.isEmpty() ? (r.outside() ? "1 = 0" : "1 = 1")
+                        : "(" + String.join(r.outside() ? " or " : " and ", bounds) + ")");
+            }
+            sql.append(" and (").append(String.join(" or ", alternatives)).append(')');
+        } else if (clause instanceof SearchCriteria.Tokens tokens) {
+            sql.append(tokens.negated() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
+                    + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ? "
+                    + "and t.token in (").append(placeholders(tokens.anyOf().size())).append("))");
+            args.add(tokens.param());
+            args.addAll(tokens.anyOf());
+        } else if (clause instanceof SearchCriteria.Missing missing) {
+            sql.append(missing.missing() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
+                    + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ?)");
+            args.add(missing.param());
+        }
+    }
+
+    /**
+     * The versions of one resource ({@code id}) or of every resource of a type ({@code id} null),
+     * deletions included, newest first, that the caller may see: each version is seen by the
+     * compartment it was written in. An instance the caller may see no version of is 404.
+     */
+    public List<VersionRef> history(String type, String id, Window window, Visibility visibility) {
+        if (id != null) {
+            FhirIds.require(id);
+        }
+        StringBuilder inner = new StringBuilder("select resource_id, version_id, deleted, last_updated, compartment");
+        List<Object> args = new ArrayList<>();
+        if (window.atFrom() != null || window.atTo() != null) {
+            // How long each version stayed current: until the next version of the same resource.
+            inner.append(", lead(last_updated) over (partition by resource_id order by version_id) as superseded");
+        }
+        inner.append(" from resource_version where tenant = ? and resource_type = ?");
+        args.addAll(List.of(tenant, type));
+        if (id != null) {
+            inner.append(" and resource_id = ?");
+            args.add(id);
+        }
+        StringBuilder sql = new StringBuilder("select resource_id, version_id, deleted, last_updated from (").append(inner)
+                .append(") h where 1 = 1");
+        if (window.since() != null) {
+            sql.append(" and h.last_updated >= ?");
+            args.add(utc(window.since()));
+        }
+        if (window.atTo() != null) {
+            sql.append(" and h.last_updated < ?");
+            args.add(utc(window.atTo()));
+        }
+        if (window.atFrom() != null) {
+            sql.append(" and (h.superseded is null or h.superseded > ?)");
+            args.add(utc(window.atFrom()));
+        }
+        args.addAll(restrictTo(visibility, "h.compartment", sql));
+        sql.append(" order by h.last_updated desc, h.resource_id, h.version_id desc limit ").append(MAX_MATCHES + 1);
+        List<VersionRef> versions = jdbc.query(sql.toString(), (rs, n) -> new VersionRef(type, rs.getString(1), rs.getLong(2),
+                rs.getBoolean(3), instant(rs.getObject(4, OffsetDateTime.class))), args.toArray());
+        if (versions.size() > MAX_MATCHES) {
+            throw new InvalidRequestException("The history holds more than " + MAX_MATCHES + " versions: narrow it with _since or _at");
+        }
+        if (id != null && versions.isEmpty() && !anyVersionVisible(type, id, visibility)) {
+            throw new ResourceNotFoundException("Resource " + type + "/" + id + " is not known");
+        }
+        return versions;
+    }
+
+    private boolean anyVersionVisible(String type, String id, Visibility visibility) {
+        StringBuilder sql = new StringBuilder("select count(*) from resource_version where tenant = ? and resource_type = ? "
+                + "and resource_id = ?");
+        List<Object> args = new ArrayList<>(List.of(tenant, type, id));
+        args.addAll(restrictTo(visibility, "compartment", sql));
+        return jdbc.queryForObject(sql.toString(), Long.class, args.toArray()) > 0;
+    }
+
+    /** Everything current in a patient's compartment, the Patient first; for Patient/[id]/$everything. */
+    public List<VersionRef> compartment(String patientId, Visibility visibility) {
+        FhirIds.require(patientId);
+        String patient = "Patient/" + patientId;
+        List<Boolean> deleted = jdbc.query("select deleted, compartment from resource_current where tenant = ? "
+                        + "and resource_type = 'Patient' and resource_id = ?", (rs, n) -> visibility.canRead(rs.getString(2))
+                        ? rs.getBoolean(1) : null, tenant, patientId).stream().filter(java.util.Objects::nonNull).toList();
+        if (deleted.isEmpty()) {
+            throw new ResourceNotFoundException("Resource " + patient + " is not known");
+        }
+        if (deleted.get(0)) {
+            throw new ResourceGoneException("Resource " + patient + " was deleted");
+        }
+        List<VersionRef> all = jdbc.query("select resource_type, resource_id, version_id, last_updated from resource_current "
+                        + "where tenant = ? and compartment = ? and deleted = false order by case when resource_type = 'Patient' "
+                        + "then 0 else 1 end, resource_type, last_updated, resource_id limit " + (MAX_MATCHES + 1),
+                (rs, n) -> new VersionRef(rs.getString(1), rs.getString(2), rs.getLong(3), false,
+                        instant(rs.getObject(4, OffsetDateTime.class))), tenant, patient);
+        if (all.size() > MAX_MATCHES) {
+            throw new InvalidRequestException("The compartment holds more than " + MAX_MATCHES + " resources");
+        }
+        return all;
+    }
+
+    /**
+     * Appends the compartment restriction of a restricted caller to a WHERE clause: its own
+     * patient compartments and the shared resources. Returns the arguments to bind.
+     */
+    private static List<Object> restrictTo(Visibility visibility, String column, StringBuilder sql) {
+        if (!visibility.restricted()) {
+            return List.of();
+        }
+        sql.append(" and (").append(column).append(" = ? or ").append(column).append(" in (")
+                .append(placeholders(visibility.patientCompartments().size())).append("))");
+        List<Object> args = new ArrayList<>();
+        args.add(VaultRepository.TENANT_COMPARTMENT);
+        args.addAll(visibility.patientCompartments());
+        return args;
+    }
+
+    private static String placeholders(int n) {
+        return String.join(", ", Collections.nCopies(n, "?"));
+    }
+
+    private static OffsetDateTime utc(Instant instant) {
+        return OffsetDateTime.ofInstant(instant, ZoneOffset.UTC);
+    }
+
+    private static Instant instant(OffsetDateTime t) {
+        return t == null ? null : t.toInstant();
+    }
+}

@@ -1,0 +1,45 @@
+package fr.hdsvault.api.resources;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What a search asks of the index, clause by clause; every clause must hold (AND), the values
+ * inside one clause are alternatives (OR), as FHIR reads repeated parameters and commas.
+ *
+ * @param newestFirst order by lastUpdated descending (else ascending), then by id
+ */
+public record SearchCriteria(List<Clause> clauses, boolean newestFirst) {
+
+    public SearchCriteria {
+        clauses = List.copyOf(clauses);
+    }
+
+    public static final SearchCriteria EVERYTHING = new SearchCriteria(List.of(), false);
+
+    public sealed interface Clause permits Ids, Updated, Tokens, Missing {
+    }
+
+    /** {@code _id}: the resource id is one of these, or with {@code negated} none of them. */
+    public record Ids(List<String> anyOf, boolean negated) implements Clause {
+    }
+
+    /** {@code _lastUpdated}: within one of these ranges. */
+    public record Updated(List<Range> anyOf) implements Clause {
+    }
+
+    /** A token or reference parameter: one of these blind tokens, or with {@code negated} none of them. */
+    public record Tokens(String param, List<String> anyOf, boolean negated) implements Clause {
+    }
+
+    /** {@code param:missing}: the resource has no value (true) or some value (false) for the parameter. */
+    public record Missing(String param, boolean missing) implements Clause {
+    }
+
+    /**
+     * A range of instants [from, to), either end open when null; with {@code outside}, the
+     * instants not in it (the {@code ne} prefix).
+     */
+    public record Range(Instant from, Instant to, boolean outside) {
+    }
+}

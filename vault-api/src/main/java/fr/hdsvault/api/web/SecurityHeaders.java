@@ -1,0 +1,39 @@
+package fr.hdsvault.api.web;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.Map;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * The headers every response carries, whichever layer answers (the FHIR server, Spring Security,
+ * the admin API, or Tomcat refusing a malformed request): HSTS, no sniffing, no framing, no
+ * caching, no referrer, a content security policy that allows nothing. As a filter it runs first;
+ * {@link FhirErrorReportValve} applies the same set to what Tomcat answers without the filters.
+ */
+public final class SecurityHeaders extends OncePerRequestFilter {
+
+    static final Map<String, String> HEADERS = Map.of(
+            "Strict-Transport-Security", "max-age=31536000 ; includeSubDomains",
+            "X-Content-Type-Options", "nosniff",
+            "X-Frame-Options", "DENY",
+            "Cache-Control", "no-cache, no-store, max-age=0, must-revalidate",
+            "Pragma", "no-cache",
+            "Expires", "0",
+            "Referrer-Policy", "no-referrer",
+            "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+
+    public static void apply(HttpServletResponse response) {
+        HEADERS.forEach(response::setHeader);
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        apply(response);
+        chain.doFilter(request, response);
+    }
+}
