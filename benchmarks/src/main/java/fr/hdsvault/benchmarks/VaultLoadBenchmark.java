@@ -347,7 +347,7 @@ public final class VaultLoadBenchmark {
 
     static String token(Path dir, String role) throws Exception {
         Process p = new ProcessBuilder("java", "-jar", "vault-api/target/vault.jar", "token", "--data-dir", dir.toString(),
-                "--role", role, "--subject", "load-benchmark", "--ttl", "2h").start();
+                "--role", role, "--subject", "load-benchmark", "--ttl", "1h").start();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         p.getInputStream().transferTo(out);
         if (p.waitFor() != 0) {

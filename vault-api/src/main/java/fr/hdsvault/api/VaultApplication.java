@@ -14,6 +14,7 @@ import fr.hdsvault.api.resources.CallerBoundPaging;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.fhir.RequestSizeFilter;
 import fr.hdsvault.api.fhir.VaultFhirServer;
+import fr.hdsvault.api.web.TrustedProxies;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.core.Ordered;
 import fr.hdsvault.api.health.KeysHealthIndicator;
@@ -162,9 +163,11 @@ public class VaultApplication {
     @Bean
     ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ResourceSearch search,
                                                          ExecutorService objectWorkers, AccessPolicy access, AuditInterceptor audit,
-                                                         AuditTrail auditTrail,
+                                                         AuditTrail auditTrail, TrustedProxies proxies,
                                                          @Value("${vault.fhir.max-page-size:1000}") int maxPageSize) {
         VaultFhirServer server = new VaultFhirServer(fhir);
+        // Links name the public base URL, never what a request's Host or X-Forwarded-* headers claim.
+        server.setServerAddressStrategy((context, request) -> proxies.publicBase(request) + "/fhir");
         // Search results are kept between pages, for the caller that ran the search only.
         CallerBoundPaging paging = new CallerBoundPaging(1000);
         paging.setDefaultPageSize(Math.min(20, maxPageSize));

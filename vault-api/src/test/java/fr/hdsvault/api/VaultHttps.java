@@ -59,6 +59,72 @@ final class VaultHttps implements AutoCloseable {
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A response read off the wire: status code, headers (lower-case names), body. */
+    record RawResponse(int status, java.util.Map<String, String> headers, String body) {
+    }
+
+    /**
+     * Sends bytes as they are over TLS (no client library to refuse or fix them: a Host header,
+     * an unencoded character, an oversized header) and reads the response until the server closes
+     * or the body's Content-Length is read.
+     */
+    RawResponse raw(String request) throws Exception {
+        int port = Integer.parseInt(base.substring(base.lastIndexOf(':') + 1));
+        javax.net.ssl.SSLContext ssl = trusting(dataDir.resolve("tls").resolve(DevPki.CA_CERT));
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) ssl.getSocketFactory().createSocket("localhost", port)) {
+            socket.setSoTimeout(20_000);
+            javax.net.ssl.SSLParameters params = socket.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(params);
+            socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            java.io.InputStream in = socket.getInputStream();
+            java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+            int b;
+            while ((b = in.read()) >= 0) {
+                head.write(b);
+                byte[] h = head.toByteArray();
+                if (h.length >= 4 && h[h.length - 4] == '\r' && h[h.length - 3] == '\n' && h[h.length - 2] == '\r' && h[h.length - 1] == '\n') {
+                    break;
+                }
+            }
+            String[] lines = head.toString(java.nio.charset.StandardCharsets.ISO_8859_1).split("\r\n");
+            int status = Integer.parseInt(lines[0].split(" ")[1]);
+            java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+            for (int i = 1; i < lines.length; i++) {
+                int colon = lines[i].indexOf(':');
+                if (colon > 0) {
+                    headers.put(lines[i].substring(0, colon).strip().toLowerCase(java.util.Locale.ROOT), lines[i].substring(colon + 1).strip());
+                }
+            }
+            byte[] body;
+            if (headers.containsKey("content-length")) {
+                body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
+            } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+                java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+                while (true) {
+                    StringBuilder size = new StringBuilder();
+                    while ((b = in.read()) >= 0 && b != '\n') {
+                        if (b != '\r') {
+                            size.append((char) b);
+                        }
+                    }
+                    int n = Integer.parseInt(size.toString().split(";")[0].strip(), 16);
+                    if (n == 0) {
+                        break;
+                    }
+                    all.write(in.readNBytes(n));
+                    in.read();
+                    in.read();
+                }
+                body = all.toByteArray();
+            } else {
+                body = in.readAllBytes();
+            }
+            return new RawResponse(status, headers, new String(body, java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
     @Override
     public void close() {
         context.close();

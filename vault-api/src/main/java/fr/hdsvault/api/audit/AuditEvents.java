@@ -1,6 +1,7 @@
 package fr.hdsvault.api.audit;
 
 import fr.hdsvault.api.security.Caller;
+import fr.hdsvault.api.web.ClientAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,13 +26,14 @@ public final class AuditEvents {
     static final String TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/audit-event-type";
     static final String SUBTYPE_SYSTEM = "http://hl7.org/fhir/restful-interaction";
     static final String ROLE_SYSTEM = "urn:hds-vault:role";
+    static final String AGENT_TYPE_SYSTEM = "urn:hds-vault:agent-type";
 
     /** One event and the columns it is searched by. */
     public record Entry(AuditEvent event, String action, int outcome, String subtype, String agent, String patient, String entity) {
     }
 
     /** What the filter saw of the request. */
-    public record Request(String method, String path, String query, String remoteAddress, int status, String breakGlassReason) {
+    public record Request(String method, String path, String query, ClientAddress address, int status, String breakGlassReason) {
     }
 
     private final String vaultId;
@@ -71,7 +73,13 @@ public final class AuditEvents {
             } else {
                 user.setWho(new Reference().setDisplay("unauthenticated"));
             }
-            user.getNetwork().setAddress(request.remoteAddress()).setType(AuditEvent.AuditEventAgentNetworkType._2);
+            user.getNetwork().setAddress(request.address().client()).setType(AuditEvent.AuditEventAgentNetworkType._2);
+            if (request.address().forwarded()) { // the connection came from a trusted proxy, forwarding for the client above
+                AuditEvent.AuditEventAgentComponent proxy = e.addAgent().setRequestor(false);
+                proxy.getType().addCoding(new Coding(AGENT_TYPE_SYSTEM, "proxy", "trusted reverse proxy"));
+                proxy.setWho(new Reference().setDisplay("trusted reverse proxy"));
+                proxy.getNetwork().setAddress(request.address().peer()).setType(AuditEvent.AuditEventAgentNetworkType._2);
+            }
             if (caller != null && caller.clientId() != null) {
                 AuditEvent.AuditEventAgentComponent app = e.addAgent().setRequestor(false);
                 app.getType().addCoding(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110150", "Application"));

@@ -3,6 +3,7 @@ package fr.hdsvault.api.audit;
 import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.fhir.OperationOutcomes;
 import fr.hdsvault.api.security.AccessPolicy;
+import fr.hdsvault.api.web.ClientAddress;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -71,7 +72,7 @@ public final class AuditFilter extends OncePerRequestFilter {
         } finally {
             int status = failedStatus != 0 ? failedStatus : held.getStatus();
             List<AuditEvents.Entry> entries = events.of(new AuditEvents.Request(request.getMethod(), request.getRequestURI(),
-                    request.getQueryString(), request.getRemoteAddr(), status,
+                    request.getQueryString(), ClientAddress.of(request), status,
                     (String) request.getAttribute(AccessPolicy.BREAK_GLASS_ATTRIBUTE)), context, clock.instant());
             try {
                 trail.record(entries);

@@ -39,7 +39,8 @@ public final class TokenCommand implements Callable<Integer> {
     String patient;
 
     @Option(names = "--ttl", defaultValue = "15m", paramLabel = "DURATION",
-            description = "Lifetime: 30s, 15m, 8h, or ISO-8601 (PT15M). Default: ${DEFAULT-VALUE}.")
+            description = "Lifetime: 30s, 15m, 1h, or ISO-8601 (PT15M); at most 1h, the vault's default maximum "
+                    + "(vault.security.tokens.max-lifetime). Default: ${DEFAULT-VALUE}.")
     String ttl;
 
     @Override
@@ -58,6 +59,15 @@ public final class TokenCommand implements Callable<Integer> {
     }
 
     Duration parseTtl(String text) {
+        Duration ttl = parseDuration(text);
+        if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(TokenIssuer.MAX_LIFETIME) > 0) {
+            throw new ParameterException(spec.commandLine(), "--ttl must be positive and at most 1h: the vault refuses longer-lived "
+                    + "tokens (vault.security.tokens.max-lifetime)");
+        }
+        return ttl;
+    }
+
+    private Duration parseDuration(String text) {
         try {
             if (text.toUpperCase(Locale.ROOT).startsWith("P")) {
                 return Duration.parse(text);
@@ -71,7 +81,7 @@ public final class TokenCommand implements Callable<Integer> {
                 default -> throw new NumberFormatException();
             };
         } catch (RuntimeException e) {
-            throw new ParameterException(spec.commandLine(), "--ttl must look like 30s, 15m, 8h, 1d or PT15M");
+            throw new ParameterException(spec.commandLine(), "--ttl must look like 30s, 15m, 1h or PT15M");
         }
     }
 }

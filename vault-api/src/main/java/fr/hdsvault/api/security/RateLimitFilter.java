@@ -62,7 +62,7 @@ final class RateLimitFilter extends OncePerRequestFilter {
         if (auth != null && auth.isAuthenticated() && !"anonymousUser".equals(auth.getPrincipal())) {
             return "caller:" + auth.getName();
         }
-        return "address:" + request.getRemoteAddr();
+        return "address:" + fr.hdsvault.api.web.ClientAddress.of(request).client();
     }
 
     private final class Bucket {

@@ -22,7 +22,8 @@ import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.oauth2.jwt.JwtDecoders;
-import org.springframework.security.oauth2.jwt.JwtValidators;
+import org.springframework.security.oauth2.jwt.JwtIssuerValidator;
+import org.springframework.security.oauth2.jwt.JwtTimestampValidator;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.intercept.AuthorizationFilter;
@@ -72,21 +73,26 @@ public class SecurityConfig {
     @Bean
     JwtDecoder jwtDecoder(TokenIssuer issuer, TokenIssuer.VerificationKeys issuerKeys, SecurityProperties properties) {
         SecurityProperties.Oidc oidc = properties.oidc();
+        SecurityProperties.Tokens limits = properties.tokens();
         NimbusJwtDecoder decoder;
         List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
+        // exp, nbf and iat within the configured skew (Spring's default is 60 s), and a bounded lifetime.
+        validators.add(new JwtTimestampValidator(limits.clockSkew()));
+        validators.add(new TokenLifetime(limits.maxLifetime(), limits.clockSkew(), java.time.Clock.systemUTC()));
         if (!oidc.external()) {
             decoder = NimbusJwtDecoder.withJwkSource(issuerKeys).jwsAlgorithm(SignatureAlgorithm.RS256).build();
-            validators.add(JwtValidators.createDefaultWithIssuer(issuer.issuer()));
+            validators.add(new JwtIssuerValidator(issuer.issuer()));
         } else if (SecurityProperties.notBlank(oidc.jwkSetUri())) {
             // The JWK set is fetched, cached and fetched again on an unknown key id: keys rotate without a restart.
             decoder = NimbusJwtDecoder.withJwkSetUri(oidc.jwkSetUri())
                     .jwsAlgorithms(a -> a.addAll(List.of(SignatureAlgorithm.RS256, SignatureAlgorithm.PS256, SignatureAlgorithm.ES256)))
                     .build();
-            validators.add(SecurityProperties.notBlank(oidc.issuerUri())
-                    ? JwtValidators.createDefaultWithIssuer(oidc.issuerUri()) : JwtValidators.createDefault());
+            if (SecurityProperties.notBlank(oidc.issuerUri())) {
+                validators.add(new JwtIssuerValidator(oidc.issuerUri()));
+            }
         } else {
             decoder = (NimbusJwtDecoder) JwtDecoders.fromIssuerLocation(oidc.issuerUri());
-            validators.add(JwtValidators.createDefaultWithIssuer(oidc.issuerUri()));
+            validators.add(new JwtIssuerValidator(oidc.issuerUri()));
         }
         String audience = oidc.external() ? oidc.audience() : TokenIssuer.AUDIENCE;
         validators.add(jwt -> jwt.getAudience() != null && jwt.getAudience().contains(audience)
@@ -111,7 +117,14 @@ public class SecurityConfig {
                         .requestMatchers("/admin/**").hasRole(Role.OPERATOR.name())
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(decoder).jwtAuthenticationConverter(callers))
-                        .authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes))
+                        .authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes)
+                        // RFC 9728 metadata: tokens are not bound to client certificates here; say only what is true.
+                        .protectedResourceMetadata(m -> m.protectedResourceMetadataCustomizer(b -> {
+                            b.tlsClientCertificateBoundAccessTokens(false);
+                            if (SecurityProperties.notBlank(oidc.issuerUri())) {
+                                b.authorizationServer(oidc.issuerUri());
+                            }
+                        })))
                 .exceptionHandling(e -> e.authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes))
                 .addFilterBefore(CALLER_TO_AUDIT, AuthorizationFilter.class)
                 .addFilterBefore(new RateLimitFilter(properties.rateLimit(), fhir), AuthorizationFilter.class)
@@ -143,9 +156,10 @@ public class SecurityConfig {
 
     @Bean
     ServletRegistrationBean<SmartConfigurationServlet> smartConfiguration(TokenIssuer issuer, TokenIssuer.VerificationKeys issuerKeys,
-                                                                          SecurityProperties properties) {
+                                                                          SecurityProperties properties,
+                                                                          fr.hdsvault.api.web.TrustedProxies proxies) {
         SmartConfigurationServlet servlet = new SmartConfigurationServlet(
-                properties.oidc().external() ? null : issuer.issuer(), issuerKeys, properties);
+                properties.oidc().external() ? null : issuer.issuer(), issuerKeys, properties, proxies);
         return new ServletRegistrationBean<>(servlet, SmartConfigurationServlet.FHIR_PATH, SmartConfigurationServlet.ROOT_PATH,
                 SmartConfigurationServlet.JWKS_PATH);
     }

@@ -1,11 +1,13 @@
 package fr.hdsvault.api.security;
 
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * {@code vault.security.*}: where tokens come from, break-glass, rate limits, mutual TLS.
+ * {@code vault.security.*}: where tokens come from and how long they live, break-glass, rate
+ * limits, mutual TLS.
  * Defaults are the safe ones (docs/access-control.md).
  */
 @ConfigurationProperties("vault.security")
@@ -13,7 +15,15 @@ public record SecurityProperties(
         @DefaultValue Oidc oidc,
         @DefaultValue BreakGlass breakGlass,
         @DefaultValue RateLimit rateLimit,
-        @DefaultValue Mtls mtls) {
+        @DefaultValue Mtls mtls,
+        @DefaultValue Tokens tokens) {
+
+    /**
+     * Bearer token checks: the longest lifetime accepted (stated, and left at use), and the clock
+     * difference tolerated with the issuer for exp, nbf and iat.
+     */
+    public record Tokens(@DefaultValue("1h") Duration maxLifetime, @DefaultValue("30s") Duration clockSkew) {
+    }
 
     /**
      * An external OpenID Connect provider. With neither URI set, the vault's single-node issuer

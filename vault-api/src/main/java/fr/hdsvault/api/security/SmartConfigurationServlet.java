@@ -1,6 +1,7 @@
 package fr.hdsvault.api.security;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
+import fr.hdsvault.api.web.TrustedProxies;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -25,12 +26,15 @@ final class SmartConfigurationServlet extends HttpServlet {
     private final String singleNode;
     private final transient TokenIssuer.VerificationKeys singleNodeKeys;
     private final transient SecurityProperties.Oidc oidc;
+    private final transient TrustedProxies proxies;
 
     /** @param singleNode the local issuer's name, or null when an external OpenID Connect provider issues tokens */
-    SmartConfigurationServlet(String singleNode, TokenIssuer.VerificationKeys singleNodeKeys, SecurityProperties properties) {
+    SmartConfigurationServlet(String singleNode, TokenIssuer.VerificationKeys singleNodeKeys, SecurityProperties properties,
+                              TrustedProxies proxies) {
         this.singleNode = singleNode;
         this.singleNodeKeys = singleNodeKeys;
         this.oidc = properties.oidc();
+        this.proxies = proxies;
     }
 
     @Override
@@ -51,7 +55,7 @@ final class SmartConfigurationServlet extends HttpServlet {
     }
 
     private Map<String, Object> configuration(HttpServletRequest request) {
-        String origin = request.getScheme() + "://" + request.getServerName() + ":" + request.getServerPort();
+        String origin = proxies.publicBase(request).toString(); // configuration, never the request's Host
         Map<String, Object> c = new LinkedHashMap<>();
         if (singleNode != null) {
             c.put("issuer", singleNode);

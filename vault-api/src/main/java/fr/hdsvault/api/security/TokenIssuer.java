@@ -47,6 +47,8 @@ public final class TokenIssuer {
 
     public static final String AUDIENCE = "hds-vault";
     public static final String ROLE_CLAIM = "vault_role";
+    /** The longest lifetime the vault accepts by default (vault.security.tokens.max-lifetime), and so the longest it issues. */
+    public static final Duration MAX_LIFETIME = Duration.ofHours(1);
     static final String KEYS_FILE = "jwt-issuer.jwks";
     private static final int KEPT_KEYS = 2;
 

@@ -1,6 +1,7 @@
 package fr.hdsvault.api.web;
 
 import org.apache.catalina.core.StandardHost;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -8,9 +9,26 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 
-/** Tomcat as the vault needs it: FHIR OperationOutcomes for Tomcat's own errors, security headers on every response. */
+/**
+ * The HTTP edge: the client's address and the vault's public base URL from configuration only,
+ * FHIR OperationOutcomes for Tomcat's own errors, security headers on every response.
+ */
 @Configuration
+@EnableConfigurationProperties(HttpProperties.class)
 public class WebServerConfig {
+
+    @Bean
+    TrustedProxies trustedProxies(HttpProperties properties) {
+        return new TrustedProxies(properties);
+    }
+
+    /** First of all: who the client is, and the vault's public address, decided before anything reads them. */
+    @Bean
+    FilterRegistrationBean<TrustedProxies> trustedProxiesFilter(TrustedProxies proxies) {
+        FilterRegistrationBean<TrustedProxies> registration = new FilterRegistrationBean<>(proxies);
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
+        return registration;
+    }
 
     @Bean
     WebServerFactoryCustomizer<TomcatServletWebServerFactory> fhirErrorReports() {
@@ -32,7 +50,7 @@ public class WebServerConfig {
     @Bean
     FilterRegistrationBean<SecurityHeaders> securityHeaders() {
         FilterRegistrationBean<SecurityHeaders> registration = new FilterRegistrationBean<>(new SecurityHeaders());
-        registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 2);
         return registration;
     }
 }

@@ -84,7 +84,8 @@ public final class AuditThroughputBenchmark {
                             context.caller(caller);
                             context.touched("Observation/obs-" + id + "-" + n, "Patient/p-" + (n % 500));
                             List<AuditEvents.Entry> entries = events.of(new AuditEvents.Request("GET",
-                                    "/fhir/Observation/obs-" + id + "-" + n, null, "127.0.0.1", 200, null), context, Instant.now());
+                                    "/fhir/Observation/obs-" + id + "-" + n, null, new fr.hdsvault.api.web.ClientAddress("127.0.0.1", "127.0.0.1"), 200,
+                                    null), context, Instant.now());
                             long s = System.nanoTime();
                             trail.record(entries);
                             waits[id][n++] = System.nanoTime() - s;
