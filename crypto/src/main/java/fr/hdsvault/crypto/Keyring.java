@@ -183,8 +183,32 @@ public final class Keyring {
      * tenant's blind-index key. Not rotated: rotating an index key means re-indexing.
      */
     public SecretKey hmacKey(String keyId) {
-        Kek kek = currentKek(keyId);
-        return new SecretKeySpec(kek.key.getEncoded(), "HmacSHA256");
+        return new SecretKeySpec(secret(keyId), "HmacSHA256");
+    }
+
+    /**
+     * A 256-bit secret of the vault's own (a signing key's seed, an HMAC key), kept like a KEK:
+     * wrapped by the root key in the registry, created at random on first use, never stored in
+     * clear. The caller should clear the returned array once it has derived what it needs.
+     */
+    public byte[] secret(String keyId) {
+        return currentKek(keyId).key.getEncoded();
+    }
+
+    /**
+     * Keeps a secret that exists already (one that a previous version kept elsewhere) under this
+     * id, wrapped by the root key, unless the id holds a secret already.
+     * @return true if it was stored, false if the id already had one (which is kept)
+     */
+    public boolean importSecret(String keyId, byte[] secret) {
+        if (secret.length != KEY_BYTES) {
+            throw new IllegalArgumentException("a secret is " + KEY_BYTES + " bytes");
+        }
+        if (registry.latest(keyId).isPresent()) {
+            return false;
+        }
+        RootKeyProvider.Wrapped wrapped = root.wrap(secret);
+        return registry.insert(new KekRecord(keyId, 1, wrapped.rootKeyVersion(), wrapped.bytes(), clock.instant(), null));
     }
 
     /** Drops every unwrapped key from memory (e.g. on shutdown or after a root rotation). */

@@ -3,7 +3,7 @@ package fr.hdsvault.api;
 import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.audit.AuditEventProvider;
 import fr.hdsvault.api.audit.AuditInterceptor;
-import fr.hdsvault.api.audit.AuditTrail;
+import fr.hdsvault.api.audit.AuditLog;
 import fr.hdsvault.api.fhir.BundleEntries;
 import fr.hdsvault.api.fhir.ExceptionOutcomes;
 import fr.hdsvault.api.fhir.StrictParameters;
@@ -163,7 +163,7 @@ public class VaultApplication {
     @Bean
     ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ResourceSearch search,
                                                          ExecutorService objectWorkers, AccessPolicy access, AuditInterceptor audit,
-                                                         AuditTrail auditTrail, TrustedProxies proxies,
+                                                         AuditLog auditLog, TrustedProxies proxies,
                                                          @Value("${vault.fhir.max-page-size:1000}") int maxPageSize) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         // Links name the public base URL, never what a request's Host or X-Forwarded-* headers claim.
@@ -179,7 +179,7 @@ public class VaultApplication {
                 providers.add(new VaultResourceProvider(r4Class(type), type, repository, search, objectWorkers, access));
             }
         }
-        providers.add(new AuditEventProvider(auditTrail, access));
+        providers.add(new AuditEventProvider(auditLog, access));
         providers.add(new VaultSystemProvider(new BundleProcessor(fhir, repository, search, objectWorkers, access), repository,
                 search, objectWorkers, access));
         server.registerProviders(providers);

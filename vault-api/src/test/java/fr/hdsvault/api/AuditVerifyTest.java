@@ -30,6 +30,8 @@ import picocli.CommandLine;
  */
 class AuditVerifyTest {
 
+    static final tools.jackson.databind.json.JsonMapper JSON = tools.jackson.databind.json.JsonMapper.builder().build();
+
     @TempDir
     static Path dir;
     static Path original;
@@ -66,7 +68,7 @@ class AuditVerifyTest {
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(target);
                 } else {
-                    Files.copy(p, target);
+                    copyWithExtendedAttributes(p, target);
                 }
             }
         }
@@ -78,6 +80,22 @@ class AuditVerifyTest {
             db.destroy();
         }
         return copy;
+    }
+
+    /** The embedded store keeps each object's metadata (its SHA-256) in extended attributes: a copy must keep them. */
+    static void copyWithExtendedAttributes(Path from, Path to) throws IOException {
+        Files.copy(from, to);
+        var source = Files.getFileAttributeView(from, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        var target = Files.getFileAttributeView(to, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        if (source == null || target == null) {
+            return;
+        }
+        for (String name : source.list()) {
+            java.nio.ByteBuffer value = java.nio.ByteBuffer.allocate(source.size(name));
+            source.read(name, value);
+            value.flip();
+            target.write(name, value);
+        }
     }
 
     @Test
@@ -146,7 +164,93 @@ class AuditVerifyTest {
             db.update("delete from audit_checkpoint where tree_size > 20");
         }));
         assertThat(both.exit()).isEqualTo(1);
-        assertThat(both.err()).contains("truncated");
+        assertThat(both.err()).contains("FAILED at position 24").contains("rolled back");
+    }
+
+    static Path checkpointCopy(Path dataDir, long size) {
+        return fr.hdsvault.storage.embedded.EmbeddedS3Server.bucketDirectory(dataDir.resolve("s3"),
+                fr.hdsvault.api.audit.AuditConfig.AUDIT_BUCKET).resolve(fr.hdsvault.api.audit.AuditCheckpoints.objectName(size));
+    }
+
+    /**
+     * The checkpoint signing seed is never on disk in clear: it is a secret of the key registry,
+     * sealed under the root key. A seed an earlier version left in clear is moved in and erased,
+     * and the checkpoints it signed still verify.
+     */
+    @Test
+    void theSigningSeedIsSealedUnderTheRootKeyAndALegacyClearSeedIsMovedIn() throws Exception {
+        assertThat(original.resolve("keys").resolve("audit-signing.key")).doesNotExist();
+        Ed25519.SigningKey legacy = Ed25519.SigningKey.generate();
+        Path home = dir.resolve("legacy-seed");
+        Files.createDirectories(home.resolve("keys"));
+        Files.write(home.resolve("keys").resolve("audit-signing.key"), java.util.Base64.getEncoder().encode(legacy.seed()));
+        try (VaultHttps vault = new VaultHttps(home)) {
+            assertThat(home.resolve("keys").resolve("audit-signing.key")).doesNotExist();
+            assertThat(AuditKeys.readPublic(home.resolve("keys").resolve(AuditKeys.PUBLIC_FILE))).isEqualTo(legacy.publicKey());
+            JdbcTemplate jdbc = vault.context.getBean(JdbcTemplate.class);
+            assertThat(jdbc.queryForObject("select count(*) from kek_registry where kek_id = ?", Integer.class,
+                    AuditKeys.SIGNING_SECRET)).isEqualTo(1);
+            String token = TestTokens.ofVault(home).sign("dr-house", "practitioner", "user/*.cruds", null);
+            vault.send("POST", "/fhir/Patient", token, "{\"resourceType\":\"Patient\"}");
+        }
+        try (Stream<Path> files = Files.walk(home)) { // the seed is in no file, in any form
+            String seed = java.util.Base64.getEncoder().encodeToString(legacy.seed());
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertThat(Files.readString(f, StandardCharsets.ISO_8859_1)).as(f.toString()).doesNotContain(seed);
+            }
+        }
+        Outcome o = verify(home);
+        assertThat(o.exit()).as(o.err()).isZero();
+    }
+
+    @Test
+    void aCheckpointDeletedFromTheBucketIsNamed() throws Exception {
+        Path copy = tampered("bucket-copy-deleted", db -> { });
+        Files.delete(checkpointCopy(copy, 10));
+        Outcome o = verify(copy);
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("FAILED at position 10").contains("not in the audit bucket");
+    }
+
+    /**
+     * The insider rolls the trail back to an earlier checkpoint and deletes every later one in
+     * both places: nothing inside the vault contradicts the result any more, but a checkpoint an
+     * auditor saved earlier does.
+     */
+    @Test
+    void aRollbackWithEveryLaterCheckpointDeletedIsCaughtByATrustedCheckpoint() throws Exception {
+        String saved;
+        SingleConnectionDataSource reader = new SingleConnectionDataSource("jdbc:h2:file:" + original.resolve("index").resolve("vault")
+                + ";ACCESS_MODE_DATA=r", "sa", "", true);
+        try {
+            saved = new JdbcTemplate(reader).queryForObject("select note from audit_checkpoint where tree_size = 24", String.class);
+        } finally {
+            reader.destroy();
+        }
+        Path trusted = dir.resolve("trusted-checkpoint-24.txt");
+        Files.writeString(trusted, saved);
+        assertThat(verify(original, "--trusted-checkpoint", trusted.toString()).out())
+                .contains("the trail grew from the trusted checkpoint at tree size 24");
+
+        Path rolledBack = tampered("rolled-back", db -> {
+            db.update("delete from audit_event where seq >= 10");
+            db.update("delete from audit_checkpoint where tree_size > 10");
+        });
+        for (long size : List.of(15L, 20L, 24L)) {
+            Files.deleteIfExists(checkpointCopy(rolledBack, size));
+        }
+        Outcome unanchored = verify(rolledBack);
+        assertThat(unanchored.exit()).as("without an anchor the rolled-back trail is consistent").isZero();
+        Outcome anchored = verify(rolledBack, "--trusted-checkpoint", trusted.toString());
+        assertThat(anchored.exit()).isEqualTo(1);
+        assertThat(anchored.err()).contains("rolled back").contains("holds 10 events, fewer than the 24");
+
+        Path forgedAnchor = dir.resolve("forged-checkpoint.txt");
+        Files.writeString(forgedAnchor, new Checkpoint("hds-vault/x/audit", 5, new byte[32], java.time.Instant.now())
+                .sign("hds-vault-audit", Ed25519.SigningKey.generate()));
+        Outcome forged = verify(original, "--trusted-checkpoint", forgedAnchor.toString());
+        assertThat(forged.exit()).isEqualTo(1);
+        assertThat(forged.err()).contains("trusted checkpoint's signature does not verify");
     }
 
     @Test
@@ -171,6 +275,7 @@ class AuditVerifyTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void retentionPrunesWholeSealedRangesAndTheTrailStillVerifiesAcrossARestart() throws Exception {
         Path data = dir.resolve("retention");
         Map<String, Object> settings = Map.of("vault.audit.checkpoint-every", "5", "vault.audit.retention", "2s");
@@ -181,18 +286,31 @@ class AuditVerifyTest {
                 vault.send("POST", "/fhir/Patient", token, "{\"resourceType\":\"Patient\"}");
             }
             Thread.sleep(2_500);
-            fr.hdsvault.api.audit.AuditTrail trail = vault.context.getBean(fr.hdsvault.api.audit.AuditTrail.class);
-            deleted = trail.prune(java.time.Instant.now().minusSeconds(2));
+            var retention = vault.context.getBean(fr.hdsvault.api.audit.AuditRetention.class);
+            deleted = retention.prune(java.time.Instant.now().minusSeconds(2), java.time.Instant.now());
             assertThat(deleted).as("whole checkpointed ranges only").isPositive().isLessThanOrEqualTo(12);
             vault.send("GET", "/fhir/Patient?_count=1", token, null);
         }
         Outcome afterPrune = verify(data);
         assertThat(afterPrune.exit()).as(afterPrune.err()).isZero();
         assertThat(afterPrune.out()).contains(deleted + " pruned by retention");
-        // The vault resumes the log from the pruned point.
+        // The vault resumes the log from the pruned point, and proves what it still holds.
         try (VaultHttps vault = new VaultHttps(data, settings)) {
             String token = TestTokens.ofVault(data).sign("dr-house", "practitioner", "user/*.cruds", null);
             vault.send("GET", "/fhir/Patient?_count=1", token, null);
+            String auditor = TestTokens.ofVault(data).sign("audit-1", "auditor", null, null);
+            vault.get("/admin/audit/verify", auditor); // checkpoints the latest events
+            Map<String, Object> latest = ((List<Map<String, Object>>) JSON.readValue(vault.get("/admin/audit/checkpoints?limit=1",
+                    auditor).body(), List.class)).get(0);
+            long size = ((Number) latest.get("treeSize")).longValue();
+            for (long index = deleted; index < size; index++) {
+                Map<String, Object> proof = JSON.readValue(vault.get("/admin/audit/proof/inclusion?index=" + index + "&treeSize=" + size,
+                        auditor).body(), Map.class);
+                assertThat(proof.get("rootHash")).as("index %d", index).isEqualTo(latest.get("rootHash"));
+                List<byte[]> path = ((List<String>) proof.get("proof")).stream().map(java.util.Base64.getDecoder()::decode).toList();
+                assertThat(fr.hdsvault.crypto.tlog.MerkleTree.verifyInclusion(java.util.Base64.getDecoder().decode((String) proof.get("leafHash")),
+                        index, size, path, java.util.Base64.getDecoder().decode((String) latest.get("rootHash")))).as("index %d", index).isTrue();
+            }
         }
         Outcome afterRestart = verify(data);
         assertThat(afterRestart.exit()).as(afterRestart.err()).isZero();
@@ -201,8 +319,10 @@ class AuditVerifyTest {
         Path saved = original;
         original = data;
         try {
-            Outcome o = verify(tampered("retention-forged", db -> db.update("update audit_prune set peaks = ?",
-                    (Object) new byte[db.queryForObject("select peaks from audit_prune", byte[].class).length])));
+            String latest = "(select max(tree_size) from audit_prune)";
+            Outcome o = verify(tampered("retention-forged", db -> db.update("update audit_prune set peaks = ? where tree_size = "
+                    + latest, (Object) new byte[db.queryForObject("select peaks from audit_prune where tree_size = " + latest,
+                    byte[].class).length])));
             assertThat(o.exit()).isEqualTo(1);
             assertThat(o.err()).contains("pruned range");
         } finally {

@@ -10,8 +10,8 @@ import java.util.List;
  * RFC 9162 (Certificate Transparency 2.0) Merkle tree hashing over SHA-256: leaf hashes
  * {@code H(0x00 || data)}, interior nodes {@code H(0x01 || left || right)}, the tree head of n
  * leaves, inclusion and consistency proofs, and their verification (RFC 9162 sections 2.1.1 to
- * 2.1.4). Proofs are computed from the list of leaf hashes; {@link CompactRange} keeps a
- * growing log's root in O(log n) memory.
+ * 2.1.4). Proofs are computed from the leaf hashes, or from the subtrees a pruned log still
+ * knows ({@link PrunedTree}); {@link CompactRange} keeps a growing log's root in O(log n) memory.
  */
 public final class MerkleTree {
 
@@ -35,31 +35,74 @@ public final class MerkleTree {
         return d.digest();
     }
 
+    /**
+     * The hashes of a tree's subtrees: MTH of the leaves {@code [from, to)}. A list of leaf hashes
+     * is one; {@link PrunedTree} is another, for a log whose oldest leaves were removed.
+     */
+    public interface Subtrees {
+        /** MTH of the leaves [from, to), to > from; IllegalArgumentException when that range is no longer known. */
+        byte[] hash(long from, long to);
+
+        /** How many leaves the tree has. */
+        long size();
+    }
+
     /** The tree head of the leaves {@code [0, n)}: MTH in RFC 9162. */
     public static byte[] root(List<byte[]> leafHashes) {
-        return leafHashes.isEmpty() ? sha256().digest() : mth(leafHashes, 0, leafHashes.size());
+        return root(of(leafHashes), leafHashes.size());
+    }
+
+    /** The tree head of the first {@code size} leaves. */
+    public static byte[] root(Subtrees tree, long size) {
+        if (size < 0 || size > tree.size()) {
+            throw new IllegalArgumentException("no tree of " + size + " leaves in a log of " + tree.size());
+        }
+        return size == 0 ? sha256().digest() : tree.hash(0, size);
     }
 
     /** The audit path of leaf {@code index} in the tree of the first {@code size} leaves. */
     public static List<byte[]> inclusionProof(List<byte[]> leafHashes, long index, long size) {
-        if (index < 0 || index >= size || size > leafHashes.size()) {
+        return inclusionProof(of(leafHashes), index, size);
+    }
+
+    public static List<byte[]> inclusionProof(Subtrees tree, long index, long size) {
+        if (index < 0 || index >= size || size > tree.size()) {
             throw new IllegalArgumentException("no leaf " + index + " in a tree of " + size);
         }
         List<byte[]> proof = new ArrayList<>();
-        path((int) index, leafHashes, 0, (int) size, proof);
+        path(index, tree, 0, size, proof);
         return proof;
     }
 
     /** The proof that the tree of {@code first} leaves is a prefix of the tree of {@code second}. */
     public static List<byte[]> consistencyProof(List<byte[]> leafHashes, long first, long second) {
-        if (first < 0 || first > second || second > leafHashes.size()) {
+        return consistencyProof(of(leafHashes), first, second);
+    }
+
+    public static List<byte[]> consistencyProof(Subtrees tree, long first, long second) {
+        if (first < 0 || first > second || second > tree.size()) {
             throw new IllegalArgumentException("no consistency proof from " + first + " to " + second);
         }
         List<byte[]> proof = new ArrayList<>();
         if (first > 0 && first < second) {
-            subproof((int) first, leafHashes, 0, (int) second, true, proof);
+            subproof(first, tree, 0, second, true, proof);
         }
         return proof;
+    }
+
+    /** A list of leaf hashes as subtrees. */
+    static Subtrees of(List<byte[]> leaves) {
+        return new Subtrees() {
+            @Override
+            public byte[] hash(long from, long to) {
+                return mth(leaves, (int) from, (int) to);
+            }
+
+            @Override
+            public long size() {
+                return leaves.size();
+            }
+        };
     }
 
     /** RFC 9162 2.1.3.2: true only when the path proves the leaf at {@code index} in the tree of {@code size} with this root. */
@@ -138,49 +181,49 @@ public final class MerkleTree {
     }
 
     /** The largest power of two strictly below n (n >= 2). */
-    static int split(int n) {
-        return Integer.highestOneBit(n - 1);
+    static long split(long n) {
+        return Long.highestOneBit(n - 1);
     }
 
-    private static byte[] mth(List<byte[]> leaves, int from, int to) {
+    static byte[] mth(List<byte[]> leaves, int from, int to) {
         int n = to - from;
         if (n == 1) {
             return leaves.get(from);
         }
-        int k = split(n);
+        int k = (int) split(n);
         return nodeHash(mth(leaves, from, from + k), mth(leaves, from + k, to));
     }
 
-    private static void path(int m, List<byte[]> leaves, int from, int to, List<byte[]> out) {
-        int n = to - from;
+    private static void path(long m, Subtrees tree, long from, long to, List<byte[]> out) {
+        long n = to - from;
         if (n == 1) {
             return;
         }
-        int k = split(n);
+        long k = split(n);
         if (m < k) {
-            path(m, leaves, from, from + k, out);
-            out.add(mth(leaves, from + k, to));
+            path(m, tree, from, from + k, out);
+            out.add(tree.hash(from + k, to));
         } else {
-            path(m - k, leaves, from + k, to, out);
-            out.add(mth(leaves, from, from + k));
+            path(m - k, tree, from + k, to, out);
+            out.add(tree.hash(from, from + k));
         }
     }
 
-    private static void subproof(int m, List<byte[]> leaves, int from, int to, boolean complete, List<byte[]> out) {
-        int n = to - from;
+    private static void subproof(long m, Subtrees tree, long from, long to, boolean complete, List<byte[]> out) {
+        long n = to - from;
         if (m == n) {
             if (!complete) {
-                out.add(mth(leaves, from, to));
+                out.add(tree.hash(from, to));
             }
             return;
         }
-        int k = split(n);
+        long k = split(n);
         if (m <= k) {
-            subproof(m, leaves, from, from + k, complete, out);
-            out.add(mth(leaves, from + k, to));
+            subproof(m, tree, from, from + k, complete, out);
+            out.add(tree.hash(from + k, to));
         } else {
-            subproof(m - k, leaves, from + k, to, false, out);
-            out.add(mth(leaves, from, from + k));
+            subproof(m - k, tree, from + k, to, false, out);
+            out.add(tree.hash(from, from + k));
         }
     }
 

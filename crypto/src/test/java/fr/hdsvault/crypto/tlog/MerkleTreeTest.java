@@ -140,6 +140,51 @@ class MerkleTreeTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * A log pruned at any point still gives, for every leaf after that point and every tree size
+     * from it on, exactly the proofs the whole tree gives; proofs about pruned leaves are refused.
+     */
+    @Test
+    void aPrunedLogGivesTheSameProofsForWhatItStillHolds() {
+        List<byte[]> leaves = new ArrayList<>();
+        for (int i = 0; i < 70; i++) {
+            leaves.add(MerkleTree.leafHash(("event " + i).getBytes()));
+        }
+        int refusals = 0;
+        for (int pruned = 0; pruned <= 64; pruned++) {
+            CompactRange prefix = new CompactRange();
+            leaves.subList(0, pruned).forEach(prefix::append);
+            PrunedTree tree = new PrunedTree(prefix, leaves.subList(pruned, leaves.size()));
+            assertThat(tree.size()).isEqualTo(70);
+            for (int size = Math.max(1, pruned); size <= 70; size++) {
+                assertThat(MerkleTree.root(tree, size)).as("root of %d pruned at %d", size, pruned)
+                        .isEqualTo(MerkleTree.root(leaves.subList(0, size)));
+                for (int index = pruned; index < size; index++) {
+                    List<byte[]> proof = MerkleTree.inclusionProof(tree, index, size);
+                    assertThat(proof).as("inclusion %d/%d pruned at %d", index, size, pruned)
+                            .containsExactlyElementsOf(MerkleTree.inclusionProof(leaves, index, size));
+                    assertThat(MerkleTree.verifyInclusion(leaves.get(index), index, size, proof, MerkleTree.root(leaves.subList(0, size))))
+                            .isTrue();
+                }
+                for (int first = Math.max(1, pruned); first <= size; first++) {
+                    assertThat(MerkleTree.consistencyProof(tree, first, size)).as("consistency %d-%d pruned at %d", first, size, pruned)
+                            .containsExactlyElementsOf(MerkleTree.consistencyProof(leaves, first, size));
+                }
+            }
+            // About a pruned leaf: the same proof when its siblings are all still known, else a refusal; never a wrong one.
+            for (int index = 0; index < pruned; index++) {
+                int i = index;
+                try {
+                    assertThat(MerkleTree.inclusionProof(tree, i, 70)).containsExactlyElementsOf(MerkleTree.inclusionProof(leaves, i, 70));
+                } catch (IllegalArgumentException refused) {
+                    assertThat(refused).hasMessageContaining("pruned");
+                    refusals++;
+                }
+            }
+        }
+        assertThat(refusals).as("proofs that need pruned leaves are refused").isPositive();
+    }
+
     @Test
     void checkpointsAreSignedNotesThatOnlyTheirKeyVerifies() {
         Ed25519.SigningKey key = Ed25519.SigningKey.generate();

@@ -1,6 +1,7 @@
 package fr.hdsvault.api.audit;
 
 import fr.hdsvault.crypto.tlog.MerkleTree;
+import fr.hdsvault.crypto.tlog.PrunedTree;
 import java.time.OffsetDateTime;
 import java.util.Base64;
 import java.util.List;
@@ -22,10 +23,14 @@ import org.springframework.web.server.ResponseStatusException;
 public class AuditAdminController {
 
     private final AuditTrail trail;
+    private final AuditLog log;
+    private final AuditCheckpoints checkpoints;
     private final AuditVerifier verifier;
 
-    public AuditAdminController(AuditTrail trail, AuditVerifier verifier) {
+    public AuditAdminController(AuditTrail trail, AuditLog log, AuditCheckpoints checkpoints, AuditVerifier verifier) {
         this.trail = trail;
+        this.log = log;
+        this.checkpoints = checkpoints;
         this.verifier = verifier;
     }
 
@@ -40,6 +45,13 @@ public class AuditAdminController {
         return verifier.verify();
     }
 
+    /** The same, and that the trail grew from a checkpoint the auditor saved earlier (the note, as the request body). */
+    @org.springframework.web.bind.annotation.PostMapping(path = "/verify", consumes = "text/plain")
+    public AuditVerifier.Result verifyFrom(@org.springframework.web.bind.annotation.RequestBody String trustedCheckpoint) {
+        trail.checkpoint();
+        return verifier.verify(trustedCheckpoint);
+    }
+
     public record CheckpointView(long treeSize, String rootHash, String createdAt, String note) {
     }
 
@@ -51,17 +63,23 @@ public class AuditAdminController {
 
     @GetMapping("/checkpoints")
     public List<CheckpointView> checkpoints(@RequestParam(name = "limit", defaultValue = "100") int limit) {
-        return trail.checkpoints(limit).stream().map(AuditAdminController::view).toList();
+        return checkpoints.list(limit).stream().map(AuditAdminController::view).toList();
     }
 
+    /** The audit path of an event; events pruned by retention have none once their siblings are gone too (400). */
     @GetMapping("/proof/inclusion")
     public InclusionProof inclusion(@RequestParam("index") long index, @RequestParam("treeSize") long treeSize) {
-        List<byte[]> leaves = leaves(treeSize);
+        PrunedTree tree = tree(treeSize);
         if (index < 0 || index >= treeSize) {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "index must be in [0, treeSize)");
         }
-        return new InclusionProof(index, treeSize, b64(leaves.get((int) index)), b64(MerkleTree.root(leaves)),
-                MerkleTree.inclusionProof(leaves, index, treeSize).stream().map(AuditAdminController::b64).toList());
+        try {
+            return new InclusionProof(index, treeSize, b64(tree.hash(index, index + 1)), b64(MerkleTree.root(tree, treeSize)),
+                    MerkleTree.inclusionProof(tree, index, treeSize).stream().map(AuditAdminController::b64).toList());
+        } catch (IllegalArgumentException pruned) {
+            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "event " + index + " was pruned by retention (events before "
+                    + tree.prunedSize() + " are gone; their checkpoints remain)");
+        }
     }
 
     @GetMapping("/proof/consistency")
@@ -69,16 +87,21 @@ public class AuditAdminController {
         if (first < 1 || first > second) {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "need 1 <= first <= second");
         }
-        List<byte[]> leaves = leaves(second);
-        return new ConsistencyProof(first, second, b64(MerkleTree.root(leaves.subList(0, (int) first))), b64(MerkleTree.root(leaves)),
-                MerkleTree.consistencyProof(leaves, first, second).stream().map(AuditAdminController::b64).toList());
+        PrunedTree tree = tree(second);
+        try {
+            return new ConsistencyProof(first, second, b64(MerkleTree.root(tree, first)), b64(MerkleTree.root(tree, second)),
+                    MerkleTree.consistencyProof(tree, first, second).stream().map(AuditAdminController::b64).toList());
+        } catch (IllegalArgumentException pruned) {
+            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "the tree of " + first + " events was pruned by retention "
+                    + "(events before " + tree.prunedSize() + " are gone)");
+        }
     }
 
-    private List<byte[]> leaves(long treeSize) {
+    private PrunedTree tree(long treeSize) {
         if (treeSize < 1 || treeSize > trail.size()) {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "treeSize must be in [1, " + trail.size() + "]");
         }
-        return trail.leafHashes(treeSize);
+        return log.tree(treeSize);
     }
 
     private static CheckpointView view(Map<String, Object> row) {
@@ -88,7 +111,7 @@ public class AuditAdminController {
     }
 
     private static Object value(Map<String, Object> row, String column) {
-        return row.containsKey(column) ? row.get(column) : row.get(column.toUpperCase(java.util.Locale.ROOT));
+        return AuditCheckpoints.value(row, column);
     }
 
     private static String b64(byte[] b) {

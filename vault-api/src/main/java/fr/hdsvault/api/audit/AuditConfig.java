@@ -1,15 +1,16 @@
 package fr.hdsvault.api.audit;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.api.resources.VaultRepository;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.Keyring;
+import fr.hdsvault.crypto.sign.Ed25519;
 import fr.hdsvault.crypto.index.BlindIndex;
 import fr.hdsvault.storage.BucketOptions;
 import fr.hdsvault.storage.ObjectStore;
-import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import java.time.Clock;
 import java.time.Duration;
 import org.springframework.beans.factory.annotation.Value;
@@ -27,33 +28,57 @@ public class AuditConfig {
     public static final String AUDIT_BUCKET = "hds-vault-audit";
     /** The signer's name in checkpoint notes. */
     public static final String KEY_NAME = "hds-vault-audit";
-    /** Spring Security's filter chain runs at -100: the audit filter wraps it, to record its refusals too. */
-    static final int FILTER_ORDER = -101;
+    /**
+     * Spring Security's filter chain runs at -100 and the refusal limiter at -101: the audit filter
+     * wraps both, to record their refusals too.
+     */
+    static final int FILTER_ORDER = -102;
+
+    /** The checkpoint signing key: its seed sealed in the key registry (AuditKeys). */
+    @Bean
+    Ed25519.SigningKey auditSigningKey(Keyring keyring, VaultHome home) {
+        return AuditKeys.signingKey(keyring, home.keys());
+    }
+
+    @Bean
+    AuditLog auditLog(JdbcTemplate jdbc, Keyring keyring, FhirContext fhir) {
+        BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:" + VaultApplication.TENANT));
+        return new AuditLog(jdbc, new EnvelopeCipher(keyring), fhir, value -> index.token("audit", null, value).anySystem(),
+                VaultApplication.TENANT);
+    }
+
+    @Bean
+    AuditCheckpoints auditCheckpoints(JdbcTemplate jdbc, IndexDurability durability, ObjectStore store,
+                                      Ed25519.SigningKey auditSigningKey, VaultHome home,
+                                      @Value("${vault.audit.checkpoint-lock:3650d}") Duration checkpointLock) {
+        // Checkpoints outlive the events they cover: they are what proves a pruned range existed.
+        store.createBucket(AUDIT_BUCKET, BucketOptions.locked(checkpointLock));
+        return new AuditCheckpoints(jdbc, durability, store, new AuditCheckpoints.Signer("hds-vault/" + home.vaultId() + "/audit",
+                KEY_NAME, auditSigningKey, AUDIT_BUCKET), Clock.systemUTC());
+    }
+
+    @Bean
+    AuditRetention auditRetention(JdbcTemplate jdbc, PlatformTransactionManager transactions) {
+        return new AuditRetention(jdbc, new TransactionTemplate(transactions));
+    }
 
     @Bean(destroyMethod = "close")
     AuditTrail auditTrail(JdbcTemplate jdbc, PlatformTransactionManager transactions, IndexDurability durability,
-                          Keyring keyring, ObjectStore store,
-                          FhirContext fhir, VaultHome home,
+                          Keyring keyring, FhirContext fhir, AuditLog auditLog, AuditCheckpoints checkpoints,
+                          AuditRetention retention,
                           @Value("${vault.audit.checkpoint-every:1000}") int checkpointEvery,
                           @Value("${vault.audit.checkpoint-interval:10s}") Duration checkpointInterval,
-                          @Value("${vault.audit.retention:365d}") Duration retention,
-                          @Value("${vault.audit.checkpoint-lock:3650d}") Duration checkpointLock) {
-        // Checkpoints outlive the events they cover: they are what proves a pruned range existed.
-        store.createBucket(AUDIT_BUCKET, BucketOptions.locked(checkpointLock));
-        BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:" + fr.hdsvault.api.VaultApplication.TENANT));
-        AuditTrail.Settings settings = new AuditTrail.Settings(fr.hdsvault.api.VaultApplication.TENANT,
-                "hds-vault/" + home.vaultId() + "/audit", KEY_NAME, AuditKeys.loadOrCreate(home.keys()),
-                "audit:" + fr.hdsvault.api.VaultApplication.TENANT, AUDIT_BUCKET, checkpointEvery, checkpointInterval,
-                Duration.ofSeconds(5), retention);
-        return new AuditTrail(jdbc, new TransactionTemplate(transactions), durability, new EnvelopeCipher(keyring), store, fhir,
-                value -> index.token("audit", null, value).anySystem(), settings, Clock.systemUTC());
+                          @Value("${vault.audit.retention:365d}") Duration retentionPeriod) {
+        AuditTrail.Settings settings = new AuditTrail.Settings("audit:" + VaultApplication.TENANT, checkpointEvery,
+                checkpointInterval, Duration.ofSeconds(5), retentionPeriod);
+        return new AuditTrail(jdbc, new TransactionTemplate(transactions), durability, new EnvelopeCipher(keyring), fhir, auditLog,
+                checkpoints, retention, settings, Clock.systemUTC());
     }
 
-    /** The live verifier: the checkpoint key's public half, and the audit bucket's copies on the embedded store's disk. */
+    /** The live verifier: the checkpoint key's public half, the database, and the audit bucket through the S3 API. */
     @Bean
-    AuditVerifier auditVerifier(JdbcTemplate jdbc, VaultHome home) {
-        return new AuditVerifier(jdbc, AuditKeys.loadOrCreate(home.keys()).publicKey(), KEY_NAME,
-                EmbeddedS3Server.bucketDirectory(home.s3(), AUDIT_BUCKET).resolve("checkpoints"));
+    AuditVerifier auditVerifier(JdbcTemplate jdbc, Ed25519.SigningKey auditSigningKey, ObjectStore store) {
+        return new AuditVerifier(jdbc, auditSigningKey.publicKey(), KEY_NAME, store, AUDIT_BUCKET);
     }
 
     @Bean
@@ -67,11 +92,18 @@ public class AuditConfig {
      */
     static final String BENCHMARK_AUDIT_OFF = "hds-vault.benchmark.audit-off";
 
+    @Bean(destroyMethod = "close")
+    RefusalAggregator refusalAggregator(AuditTrail trail, @Value("${vault.audit.refusal-window:60s}") Duration window) {
+        return new RefusalAggregator(trail, window, Clock.systemUTC());
+    }
+
     @Bean
-    FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, FhirContext fhir, VaultHome home,
+    FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, RefusalAggregator refusals, FhirContext fhir, VaultHome home,
+                                                    VaultRepository repository,
                                                     @Value("${vault.audit.site:single-node}") String site) {
+        RequestedResources requested = new RequestedResources(fhir.getResourceTypes(), repository::storedCompartment);
         FilterRegistrationBean<AuditFilter> registration = new FilterRegistrationBean<>(
-                new AuditFilter(trail, new AuditEvents(home.vaultId(), site), fhir, Clock.systemUTC()));
+                new AuditFilter(trail, new AuditEvents(home.vaultId(), site), refusals, requested, fhir, Clock.systemUTC()));
         registration.setOrder(FILTER_ORDER);
         if (Boolean.getBoolean(BENCHMARK_AUDIT_OFF)) {
             org.slf4j.LoggerFactory.getLogger(AuditConfig.class).error(

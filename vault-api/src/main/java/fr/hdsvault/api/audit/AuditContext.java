@@ -18,7 +18,8 @@ public final class AuditContext {
 
     private volatile Caller caller;
     private final Set<String> patients = new LinkedHashSet<>();
-    private final Set<String> entities = new LinkedHashSet<>();
+    /** Each resource touched, with the patient compartment it belongs to ("Patient/x", or null for none). */
+    private final java.util.Map<String, String> entities = new java.util.LinkedHashMap<>();
     private volatile String bundleType;
 
     static AuditContext attach(ServletRequest request) {
@@ -45,7 +46,7 @@ public final class AuditContext {
             patients.add(compartment);
         }
         if (reference != null && entities.size() < MAX_ENTITIES) {
-            entities.add(reference);
+            entities.putIfAbsent(reference, compartment != null && compartment.startsWith("Patient/") ? compartment : null);
         }
     }
 
@@ -62,6 +63,21 @@ public final class AuditContext {
     }
 
     synchronized Set<String> entities() {
-        return new LinkedHashSet<>(entities);
+        return new LinkedHashSet<>(entities.keySet());
+    }
+
+    /**
+     * The resources an event about {@code patient} names: that patient's, and those of no patient.
+     * Another patient's resources touched by the same request are in that patient's own event,
+     * never in this one: a patient reading its trail learns nothing about anyone else.
+     */
+    synchronized Set<String> entitiesOf(String patient) {
+        Set<String> out = new LinkedHashSet<>();
+        entities.forEach((reference, compartment) -> {
+            if (compartment == null || compartment.equals(patient)) {
+                out.add(reference);
+            }
+        });
+        return out;
     }
 }

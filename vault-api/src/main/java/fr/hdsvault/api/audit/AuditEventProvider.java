@@ -34,10 +34,10 @@ import org.hl7.fhir.r4.model.AuditEvent;
  */
 public final class AuditEventProvider implements IResourceProvider {
 
-    private final AuditTrail trail;
+    private final AuditLog trail;
     private final AccessPolicy access;
 
-    public AuditEventProvider(AuditTrail trail, AccessPolicy access) {
+    public AuditEventProvider(AuditLog trail, AccessPolicy access) {
         this.trail = trail;
         this.access = access;
     }
@@ -106,7 +106,7 @@ public final class AuditEventProvider implements IResourceProvider {
             }
         }
         boolean newestFirst = fr.hdsvault.api.resources.VaultResourceProvider.newestFirst(sort, "date", "_lastUpdated");
-        AuditTrail.Query query = new AuditTrail.Query(patientToken, agent == null ? null : trail.token("agent", agent.getValue()),
+        AuditLog.Query query = new AuditLog.Query(patientToken, agent == null ? null : trail.token("agent", agent.getValue()),
                 entity == null ? null : trail.token("entity", entity.getResourceType() + "/" + entity.getIdPart()),
                 action == null ? null : action.getValue(), outcomeCode,
                 date == null || date.getLowerBoundAsInstant() == null ? null : date.getLowerBoundAsInstant().toInstant(),

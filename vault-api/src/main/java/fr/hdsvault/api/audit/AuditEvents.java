@@ -49,10 +49,10 @@ public final class AuditEvents {
         String action = action(subtype);
         int outcome = request.status() < 400 ? 0 : request.status() < 500 ? 4 : 8;
         Set<String> patients = context.patients();
-        Set<String> entities = context.entities();
         List<Entry> out = new ArrayList<>();
         List<String> perPatient = patients.isEmpty() ? java.util.Collections.singletonList(null) : List.copyOf(patients);
         for (String patient : perPatient) {
+            Set<String> entities = patient == null ? context.entities() : context.entitiesOf(patient);
             AuditEvent e = new AuditEvent();
             e.setType(new Coding(TYPE_SYSTEM, "rest", "RESTful Operation"));
             e.addSubtype(new Coding(SUBTYPE_SYSTEM, subtype, null));

@@ -32,12 +32,17 @@ public final class AuditFilter extends OncePerRequestFilter {
 
     private final AuditTrail trail;
     private final AuditEvents events;
+    private final RefusalAggregator refusals;
+    private final RequestedResources requested;
     private final FhirContext fhir;
     private final Clock clock;
 
-    public AuditFilter(AuditTrail trail, AuditEvents events, FhirContext fhir, Clock clock) {
+    AuditFilter(AuditTrail trail, AuditEvents events, RefusalAggregator refusals, RequestedResources requested, FhirContext fhir,
+                Clock clock) {
         this.trail = trail;
         this.events = events;
+        this.refusals = refusals;
+        this.requested = requested;
         this.fhir = fhir;
         this.clock = clock;
     }
@@ -63,29 +68,44 @@ public final class AuditFilter extends OncePerRequestFilter {
         }
         AuditContext context = AuditContext.attach(request);
         ContentCachingResponseWrapper held = new ContentCachingResponseWrapper(response);
-        int failedStatus = 0;
+        boolean failed = false;
         try {
             chain.doFilter(request, held);
         } catch (IOException | ServletException | RuntimeException e) {
-            failedStatus = 500;
+            failed = true;
             throw e;
         } finally {
-            int status = failedStatus != 0 ? failedStatus : held.getStatus();
-            List<AuditEvents.Entry> entries = events.of(new AuditEvents.Request(request.getMethod(), request.getRequestURI(),
-                    request.getQueryString(), ClientAddress.of(request), status,
-                    (String) request.getAttribute(AccessPolicy.BREAK_GLASS_ATTRIBUTE)), context, clock.instant());
-            try {
+            record(request, response, held, context, failed);
+        }
+    }
+
+    /** Records the request's events, then releases the held response; or answers 503 when they cannot be recorded. */
+    private void record(HttpServletRequest request, HttpServletResponse response, ContentCachingResponseWrapper held,
+                        AuditContext context, boolean failed) throws IOException {
+        int status = failed ? 500 : held.getStatus();
+        if (context.entities().isEmpty()) { // nothing served or written: name what was asked for
+            requested.addTo(context, request.getRequestURI(), request.getQueryString());
+        }
+        ClientAddress address = ClientAddress.of(request);
+        List<AuditEvents.Entry> entries = events.of(new AuditEvents.Request(request.getMethod(), request.getRequestURI(),
+                request.getQueryString(), address, status,
+                (String) request.getAttribute(AccessPolicy.BREAK_GLASS_ATTRIBUTE)), context, clock.instant());
+        try {
+            boolean repeat = RefusalAggregator.aggregates(status) && !refusals.opens(new RefusalAggregator.Key(address.client(),
+                    context.caller() == null ? null : context.caller().subject(), request.getMethod(), request.getRequestURI(),
+                    status), entries);
+            if (!repeat) { // a repeat is counted, and recorded with its window's summary
                 trail.record(entries);
-                if (failedStatus == 0) {
-                    held.copyBodyToResponse();
-                }
-            } catch (AuditUnavailableException e) {
-                log.error("request refused: {}", e.getMessage());
-                if (!response.isCommitted()) {
-                    response.reset();
-                    OperationOutcomes.write(fhir, response, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
-                            OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT, UNAVAILABLE));
-                }
+            }
+            if (!failed) {
+                held.copyBodyToResponse();
+            }
+        } catch (AuditUnavailableException e) {
+            log.error("request refused: {}", e.getMessage());
+            if (!response.isCommitted()) {
+                response.reset();
+                OperationOutcomes.write(fhir, response, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
+                        OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT, UNAVAILABLE));
             }
         }
     }

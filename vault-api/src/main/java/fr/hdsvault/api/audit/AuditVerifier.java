@@ -2,11 +2,11 @@ package fr.hdsvault.api.audit;
 
 import fr.hdsvault.crypto.tlog.Checkpoint;
 import fr.hdsvault.crypto.tlog.CompactRange;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import fr.hdsvault.storage.ListPage;
+import fr.hdsvault.storage.ObjectInfo;
+import fr.hdsvault.storage.ObjectStore;
+import fr.hdsvault.storage.ObjectStoreException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.OffsetDateTime;
 import java.util.Base64;
@@ -14,15 +14,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
  * Recomputes the audit tree from the stored events and checks it against every signed
- * checkpoint, those in the database and the copies in the audit bucket. Needs no key but the
- * checkpoint public key: an auditor can run it on a copy of the database. Reports the first
- * divergent position and what is wrong there (modified, missing, reordered, truncated, or a
- * checkpoint that its key did not sign).
+ * checkpoint. Needs no key but the checkpoint public key: an auditor can run it on a copy of the
+ * database. It checks, and reports the first problem by position:
+ * <ul>
+ *   <li>every checkpoint's signature, in the database and in the audit bucket (read through
+ *       the S3 API), and that both hold the same checkpoints, one to one: a copy deleted from the
+ *       bucket, or a database rolled back past checkpoints the bucket still holds, is a failure;</li>
+ *   <li>every leaf, recomputed from the stored columns, and the root at each checkpoint
+ *       (modified, missing, reordered, truncated events);</li>
+ *   <li>with a checkpoint the auditor saved earlier ({@code trusted}), that the trail only grew
+ *       from it: it holds at least that many events, and their root is the trusted one. This
+ *       detects a rollback even when every later checkpoint was deleted in both places.</li>
+ * </ul>
  */
 public final class AuditVerifier {
 
@@ -33,38 +40,71 @@ public final class AuditVerifier {
     private record Row(long seq, AuditLeaf leaf, byte[] storedLeafHash) {
     }
 
+    /** Where the database's and the bucket's checkpoints differ first. */
+    private record Mismatch(long position, String what) {
+    }
+
     private final JdbcTemplate jdbc;
     private final byte[] publicKey;
     private final String keyName;
-    private final Path storeCopies;
+    private final ObjectStore store;
+    private final String bucket;
 
     /**
-     * @param storeCopies the directory holding the audit bucket's checkpoint objects (the embedded
-     *                    store's files), or null to check the database's checkpoints only
+     * @param store  the store of the audit bucket, or null to check the database's checkpoints
+     *               only (said in the summary)
+     * @param bucket the audit bucket
      */
-    public AuditVerifier(JdbcTemplate jdbc, byte[] publicKey, String keyName, Path storeCopies) {
+    public AuditVerifier(JdbcTemplate jdbc, byte[] publicKey, String keyName, ObjectStore store, String bucket) {
         this.jdbc = jdbc;
         this.publicKey = publicKey.clone();
         this.keyName = keyName;
-        this.storeCopies = storeCopies;
+        this.store = store;
+        this.bucket = bucket;
     }
 
     public Result verify() {
+        return verify(null);
+    }
+
+    /** @param trustedNote a checkpoint note the auditor saved earlier, or null */
+    public Result verify(String trustedNote) {
+        Checkpoint trusted = null;
+        if (trustedNote != null) {
+            trusted = Checkpoint.verify(trustedNote, keyName, publicKey).orElse(null);
+            if (trusted == null) {
+                return new Result(false, "audit trail FAILED: the trusted checkpoint's signature does not verify with the "
+                        + "trusted public key", 0, 0);
+            }
+        }
+        // The bucket is listed before the database is read: a copy is put after its row, so every copy
+        // listed has its row by then, unless the database was rolled back.
+        List<Long> copied = store == null ? List.of() : copiedSizes();
+        TreeMap<Long, String> inDatabase = new TreeMap<>();
+        jdbc.query("select tree_size, note from audit_checkpoint", rs -> {
+            inDatabase.put(rs.getLong(1), rs.getString(2));
+        });
         TreeMap<Long, Checkpoint> checkpoints = new TreeMap<>();
-        for (Map.Entry<Long, String> note : notes().entrySet()) {
+        for (Map.Entry<Long, String> note : inDatabase.entrySet()) {
             Optional<Checkpoint> cp = Checkpoint.verify(note.getValue(), keyName, publicKey);
             if (cp.isEmpty() || cp.get().size() != note.getKey()) {
-                return new Result(false, "checkpoint at tree size " + note.getKey()
-                        + ": its signature does not verify with the trusted public key (forged or re-signed)", 0, 0);
+                return new Result(false, "audit trail FAILED at position " + note.getKey() + ": the checkpoint at tree size "
+                        + note.getKey() + " does not verify with the trusted public key (forged or re-signed)", 0, 0);
             }
             checkpoints.put(note.getKey(), cp.get());
+        }
+        if (store != null) {
+            Mismatch mismatch = compareWithBucket(copied, inDatabase);
+            if (mismatch != null) {
+                return fail(mismatch.what(), mismatch.position(), checkpoints);
+            }
         }
         List<Row> rows = jdbc.query("select seq, recorded_at, action, outcome, subtype, agent_token, patient_token, entity_token, "
                 + "envelope, leaf_hash from audit_event order by seq", (rs, n) -> new Row(rs.getLong(1),
                 new AuditLeaf(rs.getLong(1), rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getString(3), rs.getInt(4),
                         rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getBytes(9)), rs.getBytes(10)));
         CompactRange tree = new CompactRange();
-        Optional<CompactRange> pruned = AuditTrail.prunedPrefix(jdbc);
+        Optional<CompactRange> pruned = AuditRetention.prunedPrefix(jdbc);
         if (pruned.isPresent()) {
             // Events before this point were removed by retention: the peaks kept there must fold to its signed root.
             Checkpoint at = checkpoints.get(pruned.get().size());
@@ -75,6 +115,11 @@ public final class AuditVerifier {
             tree = pruned.get();
         }
         long first = tree.size();
+        if (trusted != null && trusted.size() < first) {
+            return fail("the trusted checkpoint (tree size " + trusted.size() + ") predates the retention pruning point " + first
+                    + ": the stored events cannot prove it; verify with a checkpoint saved after it", trusted.size(), checkpoints);
+        }
+        boolean trustedChecked = trusted != null && trusted.size() == 0; // the empty tree is a prefix of every tree
         for (int i = 0; i < rows.size(); i++) {
             long position = first + i;
             Row row = rows.get(i);
@@ -97,18 +142,105 @@ public final class AuditVerifier {
                 return fail("events " + from + " to " + (tree.size() - 1) + " do not match the signed checkpoint at tree size "
                         + tree.size() + " (an event in that range was modified, inserted or removed)", from, checkpoints);
             }
+            if (trusted != null && tree.size() == trusted.size()) {
+                if (!MessageDigest.isEqual(trusted.rootHash(), tree.root())) {
+                    return fail("the first " + trusted.size() + " events do not match the trusted checkpoint (the trail was "
+                            + "rewritten since it was saved)", trusted.size(), checkpoints);
+                }
+                trustedChecked = true;
+            }
         }
         long end = tree.size();
+        if (trusted != null && trusted.size() == first && first > 0) {
+            trustedChecked = MessageDigest.isEqual(trusted.rootHash(), pruned.map(CompactRange::root).orElse(new byte[0]));
+            if (!trustedChecked) {
+                return fail("the pruned range does not match the trusted checkpoint", first, checkpoints);
+            }
+        }
+        if (trusted != null && !trustedChecked) {
+            return fail("the trail is rolled back: it holds " + end + " events, fewer than the " + trusted.size()
+                    + " of the trusted checkpoint", end, checkpoints);
+        }
         if (!checkpoints.isEmpty() && checkpoints.lastKey() > end) {
             return fail("the trail is truncated: the checkpoint at tree size " + checkpoints.lastKey() + " covers "
                     + checkpoints.lastKey() + " events, only " + end + " are stored or pruned", end, checkpoints);
         }
         String summary = "audit trail verified: " + end + " events (" + rows.size() + " stored"
                 + (first > 0 ? ", " + first + " pruned by retention" : "") + "), " + checkpoints.size() + " signed checkpoints"
+                + (store == null ? " (database only: the audit bucket was not compared)" : ", the same in the audit bucket")
                 + (checkpoints.isEmpty() ? "" : " (latest at tree size " + checkpoints.lastKey() + ", root "
                 + Base64.getEncoder().encodeToString(checkpoints.lastEntry().getValue().rootHash()) + ")")
-                + ", " + (end - (checkpoints.isEmpty() ? 0 : checkpoints.lastKey())) + " events after the latest checkpoint";
+                + ", " + (end - (checkpoints.isEmpty() ? 0 : checkpoints.lastKey())) + " events after the latest checkpoint"
+                + (trusted == null ? "" : "; the trail grew from the trusted checkpoint at tree size " + trusted.size());
         return new Result(true, summary, end, checkpoints.size());
+    }
+
+    /** The tree sizes of the checkpoint copies in the audit bucket. */
+    private List<Long> copiedSizes() {
+        List<Long> sizes = new java.util.ArrayList<>();
+        String after = null;
+        do {
+            ListPage page = store.list(bucket, AuditCheckpoints.PREFIX, after, 1000);
+            for (ObjectInfo o : page.objects()) {
+                try {
+                    sizes.add(Long.parseLong(o.key().substring(AuditCheckpoints.PREFIX.length())));
+                } catch (NumberFormatException notACheckpoint) {
+                    // not one of ours
+                }
+            }
+            after = page.nextStartAfter();
+        } while (after != null);
+        return sizes;
+    }
+
+    /**
+     * The database's and the bucket's checkpoints, one to one: the first difference, or null. Only
+     * the database's newest checkpoint may lack its copy for a moment (it is being published), so
+     * it is looked for again before it is reported missing.
+     */
+    private Mismatch compareWithBucket(List<Long> copied, TreeMap<Long, String> inDatabase) {
+        for (long size : copied) {
+            String row = inDatabase.get(size);
+            if (row == null) {
+                return new Mismatch(size, "the audit bucket holds a checkpoint at tree size " + size
+                        + " that the database does not (the database was rolled back, or its checkpoints deleted)");
+            }
+            String copy;
+            try {
+                copy = new String(store.getBytes(bucket, AuditCheckpoints.objectName(size)), StandardCharsets.UTF_8);
+            } catch (ObjectStoreException e) {
+                return new Mismatch(size, "the copy of the checkpoint at tree size " + size + " in the audit bucket "
+                        + "cannot be read (" + e.getClass().getSimpleName() + ")");
+            }
+            if (!row.equals(copy)) {
+                return new Mismatch(size, "the checkpoint at tree size " + size
+                        + " differs between the database and the audit bucket (one of them was rewritten)");
+            }
+        }
+        java.util.Set<Long> copies = new java.util.HashSet<>(copied);
+        long newest = inDatabase.isEmpty() ? 0 : inDatabase.lastKey();
+        for (Long size : inDatabase.keySet()) {
+            if (!copies.contains(size) && !(size == newest && appears(size, inDatabase.get(size)))) {
+                return new Mismatch(size, "the checkpoint at tree size " + size + " is in the database but not in the audit "
+                        + "bucket (its copy was deleted, or the vault stopped while publishing it: a restart publishes it again)");
+            }
+        }
+        return null;
+    }
+
+    private boolean appears(long size, String note) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            if (store.exists(bucket, AuditCheckpoints.objectName(size))) {
+                return note.equals(new String(store.getBytes(bucket, AuditCheckpoints.objectName(size)), StandardCharsets.UTF_8));
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
     }
 
     private static Result fail(String what, long position, TreeMap<Long, Checkpoint> checkpoints) {
@@ -126,35 +258,5 @@ public final class AuditVerifier {
             }
         }
         return Optional.empty();
-    }
-
-    /** Checkpoint notes by tree size: the database's, and the object store's copies (which survive a database rewrite). */
-    private Map<Long, String> notes() {
-        TreeMap<Long, String> notes = new TreeMap<>();
-        jdbc.query("select tree_size, note from audit_checkpoint", rs -> {
-            notes.put(rs.getLong(1), rs.getString(2));
-        });
-        if (storeCopies != null && Files.isDirectory(storeCopies)) {
-            try (Stream<Path> files = Files.list(storeCopies)) {
-                for (Path f : files.filter(Files::isRegularFile).toList()) {
-                    long size = Long.parseLong(f.getFileName().toString());
-                    String copy = Files.readString(f, StandardCharsets.UTF_8);
-                    String inDb = notes.putIfAbsent(size, copy);
-                    if (inDb != null && !inDb.equals(copy)) {
-                        notes.put(size, forgedOf(inDb, copy));
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the checkpoint copies in " + storeCopies, e);
-            } catch (NumberFormatException e) {
-                // not a checkpoint object
-            }
-        }
-        return notes;
-    }
-
-    /** Of two different notes for one size, the one that does not verify, so that the forgery is reported. */
-    private String forgedOf(String a, String b) {
-        return Checkpoint.verify(a, keyName, publicKey).isEmpty() ? a : b;
     }
 }

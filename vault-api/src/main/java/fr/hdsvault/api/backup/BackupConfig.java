@@ -3,7 +3,6 @@ package fr.hdsvault.api.backup;
 import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.audit.AuditConfig;
 import fr.hdsvault.api.audit.AuditEvents;
-import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.audit.AuditTrail;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.backup.BackupTarget;
@@ -85,7 +84,7 @@ public class BackupConfig {
 
     @Bean(destroyMethod = "close")
     BackupService backupService(BackupStorage storage, DataSource db, JdbcTemplate jdbc, Keyring keyring, ObjectStore store,
-                                VaultHome home, AuditTrail trail,
+                                VaultHome home, AuditTrail trail, fr.hdsvault.crypto.sign.Ed25519.SigningKey auditSigningKey,
                                 @Value("${vault.audit.site:single-node}") String site,
                                 @Value("${vault.backup.parallelism:8}") int parallelism,
                                 @Value("${vault.backup.keep-last:7}") int keepLast,
@@ -101,7 +100,7 @@ public class BackupConfig {
         Clock clock = Clock.systemUTC();
         Path scratch = scratchDir.isBlank() ? home.root().resolve("drills") : Path.of(scratchDir);
         RestoreDrill drill = new RestoreDrill(storage.target(), keyring, store, jdbc,
-                AuditKeys.loadOrCreate(home.keys()).publicKey(),
+                auditSigningKey.publicKey(),
                 new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
         VaultBackupSource source = new VaultBackupSource(db, keyring, store, VaultApplication.OBJECT_BUCKET,
                 AuditConfig.AUDIT_BUCKET, home, clock);

@@ -2,7 +2,7 @@ package fr.hdsvault.api.backup;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import fr.hdsvault.api.audit.AuditTrail;
+import fr.hdsvault.api.audit.AuditCheckpoints;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.backup.BackupSource;
 import fr.hdsvault.backup.TableSnapshot;
@@ -175,11 +175,11 @@ public final class VaultBackupSource implements BackupSource {
     private void auditCheckpoints(long treeSize, OutputStream out) throws IOException {
         String after = null;
         do {
-            ListPage page = store.list(auditBucket, AuditTrail.CHECKPOINT_PREFIX, after, 1000);
+            ListPage page = store.list(auditBucket, AuditCheckpoints.PREFIX, after, 1000);
             for (ObjectInfo info : page.objects()) {
                 long size;
                 try {
-                    size = Long.parseLong(info.key().substring(AuditTrail.CHECKPOINT_PREFIX.length()));
+                    size = Long.parseLong(info.key().substring(AuditCheckpoints.PREFIX.length()));
                 } catch (NumberFormatException e) {
                     continue;
                 }

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.audit.AuditConfig;
 import fr.hdsvault.api.audit.AuditKeys;
-import fr.hdsvault.api.audit.AuditTrail;
+import fr.hdsvault.api.audit.AuditCheckpoints;
 import fr.hdsvault.api.audit.AuditVerifier;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.backup.BackupException;
@@ -282,8 +282,8 @@ public final class VaultRestore {
             lap = restored.lap("objects", lap);
             byte[] auditKey = auditPublicKey != null ? auditPublicKey
                     : AuditKeys.readPublic(home.keys().resolve(AuditKeys.PUBLIC_FILE));
-            restored.audit = new AuditVerifier(new JdbcTemplate(db), auditKey, AuditConfig.KEY_NAME,
-                    EmbeddedS3Server.bucketDirectory(home.s3(), AuditConfig.AUDIT_BUCKET).resolve("checkpoints")).verify();
+            restored.audit = new AuditVerifier(new JdbcTemplate(db), auditKey, AuditConfig.KEY_NAME, store,
+                    AuditConfig.AUDIT_BUCKET).verify();
             restored.lap("audit", lap);
             restored.took = Duration.ofNanos(System.nanoTime() - t0);
             return restored;
@@ -390,7 +390,7 @@ public final class VaultRestore {
         for (String line : text.split("\n")) {
             if (!line.isBlank()) {
                 String[] parts = line.split(" ");
-                store.put(AuditConfig.AUDIT_BUCKET, AuditTrail.CHECKPOINT_PREFIX + String.format("%020d", Long.parseLong(parts[0])),
+                store.put(AuditConfig.AUDIT_BUCKET, AuditCheckpoints.objectName(Long.parseLong(parts[0])),
                         Base64.getDecoder().decode(parts[1]), Map.of());
             }
         }

@@ -3,7 +3,12 @@ package fr.hdsvault.api.cli;
 import fr.hdsvault.api.audit.AuditConfig;
 import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.audit.AuditVerifier;
+import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.storage.S3ObjectStore;
+import fr.hdsvault.storage.S3StoreConfig;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -20,8 +25,8 @@ import picocli.CommandLine.Spec;
 public final class AuditCommand {
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = "Recompute the audit tree from the stored events and check every signed checkpoint. "
-                    + "Exit 0 with a one-line summary, or 1 naming the first divergent position.")
+            description = "Recompute the audit tree from the stored events and check every signed checkpoint, in the database "
+                    + "and in the audit bucket (one to one). Exit 0 with a one-line summary, or 1 naming the first divergent position.")
     static final class Verify implements Callable<Integer> {
 
         @Spec
@@ -39,6 +44,11 @@ public final class AuditCommand {
                         + "; keep a copy outside the vault's host as your trust anchor.")
         Path publicKey;
 
+        @Option(names = "--trusted-checkpoint", paramLabel = "FILE",
+                description = "A checkpoint note saved earlier (GET /admin/audit/checkpoints): also prove the trail only grew "
+                        + "from it, which detects a rollback even when every later checkpoint was deleted.")
+        Path trustedCheckpoint;
+
         @Option(names = "--url", paramLabel = "URL",
                 description = "Verify a running vault through its API instead (e.g. https://localhost:8443), with --token.")
         String url;
@@ -49,20 +59,23 @@ public final class AuditCommand {
         @Override
         public Integer call() throws Exception {
             Path dir = dataDir.resolve();
+            String trusted = trustedCheckpoint == null ? null : Files.readString(trustedCheckpoint, StandardCharsets.UTF_8);
             if (url != null) {
-                return remote(dir);
+                return remote(dir, trusted);
             }
+            VaultHome home = VaultHome.prepare(dir);
             String url = indexUrl != null ? indexUrl : System.getenv().getOrDefault("VAULT_INDEX_URL",
-                    "jdbc:h2:file:" + dir.toAbsolutePath().resolve("index").resolve("vault") + ";ACCESS_MODE_DATA=r");
+                    home.h2Url() + ";ACCESS_MODE_DATA=r");
             boolean h2 = url.startsWith("jdbc:h2:");
             SingleConnectionDataSource db = new SingleConnectionDataSource(url,
                     h2 ? "sa" : System.getenv().getOrDefault("VAULT_INDEX_USER", ""),
                     h2 ? "" : System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""), true);
-            try {
+            // The audit bucket is read through the S3 API, as the vault reads it: here the data directory's embedded store.
+            try (EmbeddedS3Server s3 = EmbeddedS3Server.start(home.s3());
+                 S3ObjectStore store = new S3ObjectStore(S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par"))) {
                 AuditVerifier.Result result = new AuditVerifier(new JdbcTemplate(db),
-                        AuditKeys.readPublic(publicKey != null ? publicKey : dir.resolve("keys").resolve(AuditKeys.PUBLIC_FILE)),
-                        AuditConfig.KEY_NAME, EmbeddedS3Server.bucketDirectory(dir.resolve("s3"), AuditConfig.AUDIT_BUCKET)
-                        .resolve("checkpoints")).verify();
+                        AuditKeys.readPublic(publicKey != null ? publicKey : home.keys().resolve(AuditKeys.PUBLIC_FILE)),
+                        AuditConfig.KEY_NAME, store, AuditConfig.AUDIT_BUCKET).verify(trusted);
                 (result.ok() ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(result.message());
                 spec.commandLine().getOut().flush();
                 spec.commandLine().getErr().flush();
@@ -72,18 +85,21 @@ public final class AuditCommand {
             }
         }
 
-        /** The same verification, run by the vault on its live database: GET /admin/audit/verify. */
-        private int remote(Path dir) throws Exception {
+        /** The same verification, run by the vault on its live database: GET (or POST with the trusted note) /admin/audit/verify. */
+        private int remote(Path dir, String trusted) throws Exception {
             if (token == null) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--url needs --token (an auditor's)");
             }
             java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
                     .sslContext(fr.hdsvault.crypto.pki.DevPki.clientContext(dir.resolve("tls").resolve(fr.hdsvault.crypto.pki.DevPki.CA_CERT)))
                     .connectTimeout(java.time.Duration.ofSeconds(10)).build();
-            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+            java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(
                             java.net.URI.create(url.replaceAll("/+$", "") + "/admin/audit/verify"))
-                    .header("Authorization", "Bearer " + token).timeout(java.time.Duration.ofMinutes(10)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
+                    .header("Authorization", "Bearer " + token).timeout(java.time.Duration.ofMinutes(10));
+            if (trusted != null) {
+                request.header("Content-Type", "text/plain").POST(java.net.http.HttpRequest.BodyPublishers.ofString(trusted));
+            }
+            java.net.http.HttpResponse<String> r = http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 spec.commandLine().getErr().println("the vault answered " + r.statusCode() + ": " + r.body());
                 spec.commandLine().getErr().flush();

@@ -60,6 +60,16 @@ public class SecurityConfig {
         chain.doFilter(request, response);
     };
 
+    /** Between the audit filter (-102) and Spring Security (-100): limits refusals before authentication runs. */
+    @Bean
+    org.springframework.boot.web.servlet.FilterRegistrationBean<RefusalLimiter> refusalLimiter(SecurityProperties properties,
+                                                                                            FhirContext fhir) {
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(
+                new RefusalLimiter(properties.refusalLimit(), fhir));
+        registration.setOrder(-101);
+        return registration;
+    }
+
     @Bean
     AccessPolicy accessPolicy(SecurityProperties properties) {
         return new AccessPolicy(properties.breakGlass().enabled());

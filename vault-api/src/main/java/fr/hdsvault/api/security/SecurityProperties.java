@@ -15,6 +15,7 @@ public record SecurityProperties(
         @DefaultValue Oidc oidc,
         @DefaultValue BreakGlass breakGlass,
         @DefaultValue RateLimit rateLimit,
+        @DefaultValue RefusalLimit refusalLimit,
         @DefaultValue Mtls mtls,
         @DefaultValue Tokens tokens) {
 
@@ -42,6 +43,13 @@ public record SecurityProperties(
 
     /** Token bucket per caller: {@code perSecond} sustained, {@code burst} at once; 0 turns it off. */
     public record RateLimit(@DefaultValue("1000") double perSecond, @DefaultValue("2000") int burst) {
+    }
+
+    /**
+     * Refusals (401, 403) per client address: {@code perSecond} sustained, {@code burst} at once;
+     * beyond, the address gets 429 until its bucket refills. 0 turns it off.
+     */
+    public record RefusalLimit(@DefaultValue("10") double perSecond, @DefaultValue("100") int burst) {
     }
 
     /** Client certificates issued by {@code trustedCa} (PEM) identify the systems listed in {@code clients}. */

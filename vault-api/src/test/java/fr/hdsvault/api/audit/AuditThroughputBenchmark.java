@@ -58,11 +58,15 @@ public final class AuditThroughputBenchmark {
             store.createBucket("audit", BucketOptions.plain());
             Keyring keyring = new Keyring(root, new JdbcKekRegistry(jdbc));
             BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:bench"));
-            AuditTrail trail = new AuditTrail(jdbc, new TransactionTemplate(new DataSourceTransactionManager(db)),
-                    fr.hdsvault.api.index.IndexDurability.of(db), new EnvelopeCipher(keyring), store, FhirContext.forR4Cached(), v -> index.token("audit", null, v).anySystem(),
-                    new AuditTrail.Settings("bench", "hds-vault/bench/audit", AuditConfig.KEY_NAME, Ed25519.SigningKey.generate(),
-                            "audit:bench", "audit", 1000, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofDays(365)),
-                    Clock.systemUTC());
+            fr.hdsvault.api.index.IndexDurability durability = fr.hdsvault.api.index.IndexDurability.of(db);
+            TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(db));
+            AuditLog auditLog = new AuditLog(jdbc, new EnvelopeCipher(keyring), FhirContext.forR4Cached(),
+                    v -> index.token("audit", null, v).anySystem(), "bench");
+            AuditCheckpoints checkpoints = new AuditCheckpoints(jdbc, durability, store, new AuditCheckpoints.Signer(
+                    "hds-vault/bench/audit", AuditConfig.KEY_NAME, Ed25519.SigningKey.generate(), "audit"), Clock.systemUTC());
+            AuditTrail trail = new AuditTrail(jdbc, tx, durability, new EnvelopeCipher(keyring), FhirContext.forR4Cached(), auditLog,
+                    checkpoints, new AuditRetention(jdbc, tx), new AuditTrail.Settings("audit:bench", 1000, Duration.ofSeconds(10),
+                            Duration.ofSeconds(30), Duration.ofDays(365)), Clock.systemUTC());
             AuditEvents events = new AuditEvents("bench", "bench-site");
             Caller caller = new Caller("dr-bench", Role.PRACTITIONER, SmartScope.parseAll("user/*.cruds"), null, null, "app", "jwt");
             System.out.printf("# audit trail throughput: %s + embedded store, %d cores, %.0f s per round%n",
