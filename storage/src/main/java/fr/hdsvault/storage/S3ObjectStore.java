@@ -19,10 +19,6 @@ import io.minio.SetBucketVersioningArgs;
 import io.minio.SetObjectLockConfigurationArgs;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
-import io.minio.errors.ErrorResponseException;
-import io.minio.errors.InsufficientDataException;
-import io.minio.errors.InvalidResponseException;
-import io.minio.errors.ServerException;
 import io.minio.messages.Item;
 import io.minio.messages.ObjectLockConfiguration;
 import io.minio.messages.RetentionDurationDays;
@@ -48,12 +44,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import okhttp3.ConnectionPool;
-import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
-import okhttp3.Protocol;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,11 +53,8 @@ import org.slf4j.LoggerFactory;
  * server and for MinIO alike.
  *
  * <ul>
- *   <li>One tuned OkHttp client: pooled connections, up to 64 concurrent requests per host
- *       (OkHttp's default of 5 caps parallel PUTs), and connect and I/O timeouts on every call.</li>
- *   <li>Retries with exponential backoff and jitter on transient failures only (connection
- *       refused or reset, timeouts, 5xx, throttling); streamed puts are not retried, since a
- *       stream cannot be replayed.</li>
+ *   <li>Requests, retries and error mapping: {@link S3Requests} (one tuned OkHttp client,
+ *       transient failures retried, stale pooled connections handled quietly).</li>
  *   <li>Integrity: the SHA-256 of every object is recorded in its metadata and, for byte
  *       arrays, sent as {@code x-amz-checksum-sha256}, which the server (S3Proxy, MinIO)
  *       checks before storing. Reads check it again.</li>
@@ -81,14 +69,15 @@ public final class S3ObjectStore implements ObjectStore {
     private static final String SHA256_HEADER = "x-amz-meta-" + SHA256_METADATA;
 
     private final S3StoreConfig config;
-    private final OkHttpClient http;
+    private final S3Requests requests;
     private final MinioClient client;
     private final RegionLookup regionLookup;
     private final Set<String> residentBuckets = ConcurrentHashMap.newKeySet();
 
     public S3ObjectStore(S3StoreConfig config) {
         this.config = config;
-        this.http = httpClient(config);
+        this.requests = new S3Requests(config);
+        OkHttpClient http = requests.http();
         this.client = MinioClient.builder()
                 .endpoint(config.endpoint())
                 .credentials(config.credentials().accessKey(), config.credentials().secretKey())
@@ -106,18 +95,7 @@ public final class S3ObjectStore implements ObjectStore {
 
     /** The HTTP client every store uses; public so the benchmark's bare MinIO client is tuned the same. */
     public static OkHttpClient httpClient(S3StoreConfig config) {
-        Dispatcher dispatcher = new Dispatcher();
-        dispatcher.setMaxRequests(256);
-        dispatcher.setMaxRequestsPerHost(64);
-        return new OkHttpClient.Builder()
-                .dispatcher(dispatcher)
-                .connectionPool(new ConnectionPool(64, 5, TimeUnit.MINUTES))
-                .connectTimeout(config.connectTimeout())
-                .readTimeout(config.ioTimeout())
-                .writeTimeout(config.ioTimeout())
-                .retryOnConnectionFailure(false) // retries are ours, and only for transient failures
-                .protocols(List.of(Protocol.HTTP_1_1))
-                .build();
+        return S3Requests.httpClient(config);
     }
 
     public S3StoreConfig config() {
@@ -343,7 +321,7 @@ public final class S3ObjectStore implements ObjectStore {
         try (InputStream in = get(bucket, key)) {
             return in.readAllBytes();
         } catch (IOException e) {
-            throw translate("get", bucket, key, e);
+            throw S3Requests.translate("get", bucket, key, e);
         }
     }
 
@@ -448,87 +426,22 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public void close() {
-        http.dispatcher().executorService().shutdown();
-        http.connectionPool().evictAll();
+        requests.close();
     }
 
     // ------------------------------------------------------------------ plumbing
 
-    @FunctionalInterface
-    private interface S3Call<T> {
-        T call() throws Exception;
+    private <T> T call(String what, String bucket, String key, S3Requests.S3Call<T> op) {
+        return requests.call(what, bucket, key, op);
     }
 
-    /** Runs an operation, retrying transient failures with exponential backoff and jitter. */
-    private <T> T call(String what, String bucket, String key, S3Call<T> op) {
-        return attempt(what, bucket, key, op, config.maxAttempts());
+    private <T> T once(String what, String bucket, String key, S3Requests.S3Call<T> op) {
+        return requests.once(what, bucket, key, op);
     }
 
-    /** Runs an operation whose input cannot be replayed: no retry. */
-    private <T> T once(String what, String bucket, String key, S3Call<T> op) {
-        return attempt(what, bucket, key, op, 1);
-    }
-
-    private <T> T attempt(String what, String bucket, String key, S3Call<T> op, int attempts) {
-        long backoff = config.retryBackoff().toMillis();
-        for (int n = 1; ; n++) {
-            try {
-                return op.call();
-            } catch (Exception e) {
-                ObjectStoreException failure = translate(what, bucket, key, e);
-                if (!(failure instanceof StoreUnavailableException) || n >= attempts) {
-                    throw failure;
-                }
-                log.warn("{} {}{}: attempt {} of {} failed ({}), retrying", what, bucket, key == null ? "" : "/" + key,
-                        n, attempts, failure.getMessage());
-                try {
-                    Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw failure;
-                }
-                backoff *= 2;
-            }
-        }
-    }
-
-    /** Maps SDK and network failures to the store's typed errors. */
-    static ObjectStoreException translate(String what, String bucket, String key, Throwable e) {
-        String where = what + " " + bucket + (key == null ? "" : "/" + key);
-        if (e instanceof ObjectStoreException typed) {
-            return typed;
-        }
-        if (e instanceof ErrorResponseException er) {
-            String code = er.errorResponse().code();
-            int status = er.response() == null ? 0 : er.response().code();
-            String message = where + ": " + code + " (HTTP " + status + ")";
-            return switch (code) {
-                case "NoSuchKey", "NoSuchBucket", "NoSuchVersion", "NoSuchUpload" -> new ObjectNotFoundException(message, e);
-                case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled" ->
-                        new StoreAccessDeniedException(message, e);
-                case "BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "XAmzContentChecksumMismatch" ->
-                        new IntegrityException(message + ": the server refused the body as corrupt", e);
-                case "NotImplemented" -> new StoreRequestException(code, message, e);
-                case "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "RequestTimeTooSkewed" ->
-                        new StoreUnavailableException(message, e);
-                default -> status >= 500 || status == 429 ? new StoreUnavailableException(message, e)
-                        : new StoreRequestException(code, message, e);
-            };
-        }
-        if (e instanceof ServerException se) {
-            return new StoreUnavailableException(where + ": server error HTTP " + se.statusCode(), e);
-        }
-        if (e instanceof InvalidResponseException) {
-            return new StoreUnavailableException(where + ": the endpoint did not answer as an S3 server", e);
-        }
-        if (e instanceof IOException) {
-            return new StoreUnavailableException(where + ": " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + e.getMessage()), e);
-        }
-        if (e instanceof InsufficientDataException) {
-            return new StoreRequestException("InsufficientData", where + ": the stream ended before its declared length", e);
-        }
-        return new StoreRequestException("ClientError", where + ": " + e.getClass().getSimpleName(), e);
+    /** Requests that met a connection the server had closed and were sent again (for tests and metrics). */
+    long staleRetries() {
+        return requests.staleRetries();
     }
 
     private static Map<String, String> withChecksum(Map<String, String> metadata, String sha256) {

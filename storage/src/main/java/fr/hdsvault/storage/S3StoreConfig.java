@@ -17,10 +17,16 @@ import java.util.Objects;
  *                        reset, timeout, 5xx, throttling); other failures are never retried
  * @param retryBackoff    first pause between attempts, doubled each time, with jitter
  * @param partSize        multipart part size for streams of unknown length (5 MiB to 5 GiB)
+ * @param idleEviction    how long a pooled connection may stay idle before it is dropped: shorter
+ *                        than the server keeps idle connections open (Jetty, the embedded server:
+ *                        30 s), so that a request seldom meets one the server closed
  */
 public record S3StoreConfig(String endpoint, S3Credentials credentials, String region, boolean regionDeclared,
                             ResidencyPolicy residency, Duration connectTimeout, Duration ioTimeout,
-                            int maxAttempts, Duration retryBackoff, long partSize) {
+                            int maxAttempts, Duration retryBackoff, long partSize, Duration idleEviction) {
+
+    /** The default idle eviction: below the 30 s of Jetty and the idle limits of common S3 servers. */
+    public static final Duration IDLE_EVICTION = Duration.ofSeconds(10);
 
     public static final long MIN_PART_SIZE = 5L * 1024 * 1024;
 
@@ -35,37 +41,45 @@ public record S3StoreConfig(String endpoint, S3Credentials credentials, String r
         if (partSize < MIN_PART_SIZE) {
             throw new IllegalArgumentException("S3 parts are at least 5 MiB");
         }
+        if (idleEviction == null || idleEviction.isNegative() || idleEviction.isZero()) {
+            throw new IllegalArgumentException("idleEviction must be positive");
+        }
     }
 
     /** An external server: its reported region is verified. Defaults: 5 s connect, 30 s I/O, 3 attempts. */
     public static S3StoreConfig external(String endpoint, S3Credentials credentials, String region) {
         return new S3StoreConfig(endpoint, credentials, region, false, ResidencyPolicy.france(),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024, IDLE_EVICTION);
     }
 
     /** The embedded server: the region is declared, not verified. */
     public static S3StoreConfig declared(String endpoint, S3Credentials credentials, String region) {
         return new S3StoreConfig(endpoint, credentials, region, true, ResidencyPolicy.france(),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024, IDLE_EVICTION);
     }
 
     public S3StoreConfig withResidency(ResidencyPolicy policy) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, policy, connectTimeout, ioTimeout,
-                maxAttempts, retryBackoff, partSize);
+                maxAttempts, retryBackoff, partSize, idleEviction);
     }
 
     public S3StoreConfig withTimeouts(Duration connect, Duration io) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connect, io,
-                maxAttempts, retryBackoff, partSize);
+                maxAttempts, retryBackoff, partSize, idleEviction);
     }
 
     public S3StoreConfig withRetries(int attempts, Duration backoff) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connectTimeout, ioTimeout,
-                attempts, backoff, partSize);
+                attempts, backoff, partSize, idleEviction);
+    }
+
+    public S3StoreConfig withIdleEviction(Duration eviction) {
+        return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connectTimeout, ioTimeout,
+                maxAttempts, retryBackoff, partSize, eviction);
     }
 
     public S3StoreConfig withCredentials(S3Credentials other) {
         return new S3StoreConfig(endpoint, other, region, regionDeclared, residency, connectTimeout, ioTimeout,
-                maxAttempts, retryBackoff, partSize);
+                maxAttempts, retryBackoff, partSize, idleEviction);
     }
 }

@@ -37,7 +37,7 @@ class ServerSideChecksumTest {
                     .headers(Map.of("x-amz-checksum-sha256", checksumOfOtherBytes)).build()));
             assertThat(refusal).isInstanceOf(io.minio.errors.ErrorResponseException.class);
             // The store reports such a refusal as an integrity failure.
-            assertThat(S3ObjectStore.translate("put", "checked", "k", refusal)).isInstanceOf(IntegrityException.class)
+            assertThat(S3Requests.translate("put", "checked", "k", refusal)).isInstanceOf(IntegrityException.class)
                     .hasMessageContaining("refused the body as corrupt");
             assertThat(store.exists("checked", "k")).isFalse();
         }
