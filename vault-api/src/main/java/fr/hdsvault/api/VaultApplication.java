@@ -7,6 +7,7 @@ import fr.hdsvault.api.audit.AuditLog;
 import fr.hdsvault.api.fhir.BundleEntries;
 import fr.hdsvault.api.fhir.ExceptionOutcomes;
 import fr.hdsvault.api.fhir.StrictParameters;
+import fr.hdsvault.api.fhir.StrictXml;
 import fr.hdsvault.api.resources.ResourceSearch;
 import fr.hdsvault.api.resources.SearchParameters;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
@@ -16,7 +17,6 @@ import fr.hdsvault.api.fhir.RequestSizeFilter;
 import fr.hdsvault.api.fhir.VaultFhirServer;
 import fr.hdsvault.api.web.TrustedProxies;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
-import org.springframework.core.Ordered;
 import fr.hdsvault.api.health.KeysHealthIndicator;
 import fr.hdsvault.api.health.StorageHealthIndicator;
 import fr.hdsvault.api.home.VaultHome;
@@ -186,6 +186,7 @@ public class VaultApplication {
         SearchParameters parameters = new SearchParameters(fhir);
         server.registerInterceptor(new ExceptionOutcomes());
         server.registerInterceptor(new StrictParameters(parameters, maxPageSize));
+        server.registerInterceptor(new StrictXml());
         server.registerInterceptor(new HonestCapabilityStatement(parameters, maxPageSize));
         server.registerInterceptor(audit); // before BundleEntries: it reads every entry's resource, deletions included
         server.registerInterceptor(new BundleEntries());
@@ -214,7 +215,7 @@ public class VaultApplication {
     FilterRegistrationBean<RequestSizeFilter> requestSizeFilter(FhirContext fhir,
                                                                 @Value("${vault.max-request-bytes:33554432}") long maxBytes) {
         FilterRegistrationBean<RequestSizeFilter> registration = new FilterRegistrationBean<>(new RequestSizeFilter(fhir, maxBytes));
-        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 10); // after the security headers
+        registration.setOrder(-102); // inside the audit filter, so that a refused body is recorded
         return registration;
     }
 

@@ -89,6 +89,10 @@ final class VaultHttps implements AutoCloseable {
                 }
             }
             String[] lines = head.toString(java.nio.charset.StandardCharsets.ISO_8859_1).split("\r\n");
+            if (!lines[0].startsWith("HTTP/")) { // an HTTP/0.9 answer: no status line, no headers, only the body
+                return new RawResponse(-1, java.util.Map.of(), head.toString(java.nio.charset.StandardCharsets.UTF_8)
+                        + new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
             int status = Integer.parseInt(lines[0].split(" ")[1]);
             java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
             for (int i = 1; i < lines.length; i++) {

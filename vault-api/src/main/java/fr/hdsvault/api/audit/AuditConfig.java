@@ -29,10 +29,11 @@ public class AuditConfig {
     /** The signer's name in checkpoint notes. */
     public static final String KEY_NAME = "hds-vault-audit";
     /**
-     * Spring Security's filter chain runs at -100 and the refusal limiter at -101: the audit filter
-     * wraps both, to record their refusals too.
+     * Spring Security's filter chain runs at -100; the refusal limiter (-101), the request size
+     * limit (-102) and the request hygiene checks (-103) before it: the audit filter wraps them
+     * all, to record their refusals too.
      */
-    static final int FILTER_ORDER = -102;
+    public static final int FILTER_ORDER = -104;
 
     /** The checkpoint signing key: its seed sealed in the key registry (AuditKeys). */
     @Bean

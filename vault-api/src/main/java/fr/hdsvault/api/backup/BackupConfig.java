@@ -102,8 +102,7 @@ public class BackupConfig {
         RestoreDrill drill = new RestoreDrill(storage.target(), keyring, store, jdbc,
                 auditSigningKey.publicKey(),
                 new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
-        VaultBackupSource source = new VaultBackupSource(db, keyring, store, VaultApplication.OBJECT_BUCKET,
-                AuditConfig.AUDIT_BUCKET, home, clock);
+        VaultBackupSource source = new VaultBackupSource(db, keyring, store, VaultApplication.OBJECT_BUCKET, home, clock);
         return new BackupService(storage.target(), source, new JdbcLock(db, clock, lockTtl),
                 new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(home.vaultId(), site),
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);

@@ -9,8 +9,6 @@ import fr.hdsvault.backup.TableSnapshot;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.crypto.sign.Ed25519;
-import fr.hdsvault.storage.ListPage;
-import fr.hdsvault.storage.ObjectInfo;
 import fr.hdsvault.storage.ObjectStore;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -58,18 +56,16 @@ public final class VaultBackupSource implements BackupSource {
     private final EnvelopeCipher envelopes;
     private final ObjectStore store;
     private final String objectBucket;
-    private final String auditBucket;
     private final VaultHome home;
     private final Clock clock;
 
-    public VaultBackupSource(DataSource db, Keyring keyring, ObjectStore store, String objectBucket, String auditBucket,
+    public VaultBackupSource(DataSource db, Keyring keyring, ObjectStore store, String objectBucket,
                              VaultHome home, Clock clock) {
         this.db = db;
         this.keyring = keyring;
         this.envelopes = new EnvelopeCipher(keyring);
         this.store = store;
         this.objectBucket = objectBucket;
-        this.auditBucket = auditBucket;
         this.home = home;
         this.clock = clock;
     }
@@ -89,7 +85,6 @@ public final class VaultBackupSource implements BackupSource {
         BackupKeys.ensure(keyring, envelopes);
         Instant pointInTime;
         int schema;
-        long auditSize;
         List<String> objectKeys = new ArrayList<>();
         try (Connection c = db.getConnection()) {
             boolean h2 = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT).contains("h2");
@@ -103,7 +98,8 @@ public final class VaultBackupSource implements BackupSource {
                 items.write(KEYS, out -> dump(c, KEY_TABLES, out));
                 items.write(INDEX, out -> sealed(setId, INDEX, out, sealed -> dump(c, INDEX_TABLES, sealed)));
                 items.write(AUDIT, out -> sealed(setId, AUDIT, out, sealed -> dump(c, AUDIT_TABLES, sealed)));
-                auditSize = auditTreeSize(c);
+                // The checkpoints of the snapshot itself: the restored bucket then holds exactly the restored rows'.
+                items.write(AUDIT_CHECKPOINTS, out -> auditCheckpoints(c, out));
                 try (Statement s = c.createStatement()) {
                     s.setFetchSize(1000);
                     try (ResultSet rs = s.executeQuery("select object_key from resource_version where object_key is not null")) {
@@ -120,7 +116,6 @@ public final class VaultBackupSource implements BackupSource {
         } catch (SQLException e) {
             throw new IOException("the index snapshot failed: " + e.getMessage(), e);
         }
-        items.write(AUDIT_CHECKPOINTS, out -> auditCheckpoints(auditSize, out));
         items.write(VAULT_FILES, out -> sealed(setId, VAULT_FILES, out, this::homeFiles));
         return new Snapshot(pointInTime, schema, objectKeys);
     }
@@ -162,34 +157,22 @@ public final class VaultBackupSource implements BackupSource {
         return max;
     }
 
-    private static long auditTreeSize(Connection c) throws SQLException {
+    /**
+     * The snapshot's signed checkpoints, one per line: tree size and base64 note. They are the
+     * notes the audit bucket holds too (the verifier requires both to match one to one); taken
+     * from the snapshot, not the bucket, so that a checkpoint published after the snapshot is not
+     * in the set without its row.
+     */
+    private static void auditCheckpoints(Connection c, OutputStream out) throws IOException {
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("select coalesce((select max(seq) + 1 from audit_event), 0), "
-                     + "coalesce((select max(tree_size) from audit_prune), 0)")) {
-            rs.next();
-            return Math.max(rs.getLong(1), rs.getLong(2));
-        }
-    }
-
-    /** The audit bucket's checkpoint copies the snapshot's events reach, one per line: tree size and base64 note. */
-    private void auditCheckpoints(long treeSize, OutputStream out) throws IOException {
-        String after = null;
-        do {
-            ListPage page = store.list(auditBucket, AuditCheckpoints.PREFIX, after, 1000);
-            for (ObjectInfo info : page.objects()) {
-                long size;
-                try {
-                    size = Long.parseLong(info.key().substring(AuditCheckpoints.PREFIX.length()));
-                } catch (NumberFormatException e) {
-                    continue;
-                }
-                if (size <= treeSize) {
-                    byte[] note = store.getBytes(auditBucket, info.key());
-                    out.write((size + " " + Base64.getEncoder().encodeToString(note) + "\n").getBytes(StandardCharsets.US_ASCII));
-                }
+             ResultSet rs = s.executeQuery("select tree_size, note from audit_checkpoint order by tree_size")) {
+            while (rs.next()) {
+                out.write((rs.getLong(1) + " " + Base64.getEncoder().encodeToString(rs.getString(2).getBytes(StandardCharsets.UTF_8))
+                        + "\n").getBytes(StandardCharsets.US_ASCII));
             }
-            after = page.nextStartAfter();
-        } while (after != null);
+        } catch (SQLException e) {
+            throw new IOException("the audit checkpoints could not be read: " + e.getMessage(), e);
+        }
     }
 
     private void homeFiles(OutputStream out) throws IOException {

@@ -5,7 +5,9 @@ import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
+import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.rest.server.exceptions.InternalErrorException;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,9 +25,17 @@ public final class ExceptionOutcomes {
     private static final Logger log = LoggerFactory.getLogger(ExceptionOutcomes.class);
     static final String SERVER_ERROR = "The vault failed to process this request; the incident is logged without its content";
 
+    /** An exception class name in a message (qualified or not), with what introduces it: Java internals, not for clients. */
+    private static final java.util.regex.Pattern JAVA_INTERNALS = java.util.regex.Pattern.compile(
+            "\\s*(?:caused by:?\\s*)?(?:[a-z][\\w$]*\\.)*[A-Z][\\w$]*(?:Exception|Error)\\b(?:\\s+at\\b)?:?");
+
     @Hook(Pointcut.SERVER_PRE_PROCESS_OUTGOING_EXCEPTION)
     public BaseServerResponseException outcome(RequestDetails request, Throwable thrown) {
-        BaseServerResponseException e = thrown instanceof BaseServerResponseException b ? b
+        DataFormatException badInput = cause(thrown, DataFormatException.class);
+        BaseServerResponseException e = thrown instanceof BaseServerResponseException b && (badInput == null || b.getStatusCode() < 500)
+                ? b
+                // HAPI fails with an unchecked DataFormatException on some malformed parameter values: the client's error.
+                : badInput != null ? new InvalidRequestException(badInput.getMessage())
                 : new InternalErrorException(SERVER_ERROR, thrown);
         int status = e.getStatusCode();
         if (status >= 500 && !(e instanceof VaultServerException)) {
@@ -40,7 +50,22 @@ public final class ExceptionOutcomes {
 
     private static String diagnostics(BaseServerResponseException e) {
         String message = e.getMessage();
-        return message == null || message.isBlank() ? "HTTP " + e.getStatusCode() : message;
+        return message == null || message.isBlank() ? "HTTP " + e.getStatusCode() : withoutJavaInternals(message);
+    }
+
+    /** A message as the client may read it: the names of Java exception classes taken out. */
+    static String withoutJavaInternals(String message) {
+        return JAVA_INTERNALS.matcher(message).replaceAll(" ").replaceAll("\\s{2,}", " ").strip();
+    }
+
+    private static <T extends Throwable> T cause(Throwable thrown, Class<T> type) {
+        java.util.Set<Throwable> seen = new java.util.HashSet<>();
+        for (Throwable t = thrown; t != null && seen.add(t); t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
     }
 
     static OperationOutcome.IssueType issueType(int status) {

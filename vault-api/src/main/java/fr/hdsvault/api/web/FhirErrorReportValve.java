@@ -29,6 +29,11 @@ public final class FhirErrorReportValve extends ErrorReportValve {
         if (status < 400 || response.getContentWritten() > 0) {
             return;
         }
+        if (status == 505) {
+            // An HTTP version Tomcat does not speak is the client's error: 5xx is for the vault's own failures.
+            response.setStatus(400);
+            status = 400;
+        }
         AtomicBoolean ioAllowed = new AtomicBoolean(true);
         response.getCoyoteResponse().action(ActionCode.IS_IO_ALLOWED, ioAllowed);
         if (!ioAllowed.get() || !response.setErrorReported()) {
@@ -49,7 +54,7 @@ public final class FhirErrorReportValve extends ErrorReportValve {
     static OperationOutcome outcome(int status) {
         return switch (status) {
             case 400 -> OperationOutcomes.error(OperationOutcome.IssueType.STRUCTURE,
-                    "Malformed HTTP request (request line, URI, characters or headers) refused before it reached the vault");
+                    "Malformed HTTP request (request line, URI, characters, headers or parameters): refused");
             case 401 -> OperationOutcomes.error(OperationOutcome.IssueType.LOGIN, "Authentication required");
             case 403 -> OperationOutcomes.error(OperationOutcome.IssueType.FORBIDDEN, "Access denied");
             case 404 -> OperationOutcomes.error(OperationOutcome.IssueType.NOTFOUND, "No such endpoint");

@@ -40,10 +40,11 @@ public class WebServerConfig {
         });
     }
 
+    /** Inside the audit filter, so that its refusals are recorded. */
     @Bean
-    FilterRegistrationBean<InvalidDateHeaders> invalidDateHeaders() {
-        FilterRegistrationBean<InvalidDateHeaders> registration = new FilterRegistrationBean<>(new InvalidDateHeaders());
-        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 1);
+    FilterRegistrationBean<RequestHygiene> requestHygiene(ca.uhn.fhir.context.FhirContext fhir) {
+        FilterRegistrationBean<RequestHygiene> registration = new FilterRegistrationBean<>(new RequestHygiene(fhir));
+        registration.setOrder(-103);
         return registration;
     }
 

@@ -1,5 +1,7 @@
 package fr.hdsvault.api.web;
 
+import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.fhir.OperationOutcomes;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -13,26 +15,57 @@ import java.util.Enumeration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
+import org.hl7.fhir.r4.model.OperationOutcome;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Conditional request headers whose value is not an HTTP-date ({@code If-Modified-Since},
- * {@code If-Unmodified-Since}) are ignored, as RFC 9110 (13.1.3, 13.1.4) requires of a recipient,
- * instead of reaching HAPI, which fails on them with a NullPointerException (500).
+ * What a request must look like before any library reads it, answered with an OperationOutcome
+ * (400) instead of an exception deep inside one:
+ * <ul>
+ *   <li>a query string whose %-escapes are malformed is refused (HAPI's parser would fail on it
+ *       with a 500);</li>
+ *   <li>more than one {@code Authorization} header is refused (RFC 6750: one way, one token),
+ *       rather than silently using the first;</li>
+ *   <li>conditional headers whose value is not an HTTP-date ({@code If-Modified-Since},
+ *       {@code If-Unmodified-Since}) are ignored, as RFC 9110 (13.1.3, 13.1.4) requires of a
+ *       recipient, instead of reaching HAPI, which fails on them.</li>
+ * </ul>
  */
-public final class InvalidDateHeaders extends OncePerRequestFilter {
+public final class RequestHygiene extends OncePerRequestFilter {
 
     private static final Set<String> DATE_HEADERS = Set.of("if-modified-since", "if-unmodified-since");
+    private static final Pattern BAD_ESCAPE = Pattern.compile("%(?![0-9A-Fa-f]{2})");
+
+    private final FhirContext fhir;
+
+    public RequestHygiene(FhirContext fhir) {
+        this.fhir = fhir;
+    }
 
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        boolean invalid = false;
+        String query = request.getQueryString();
+        if (query != null && BAD_ESCAPE.matcher(query).find()) {
+            refuse(response, "The query string has a malformed %-escape: encode '%' as %25");
+            return;
+        }
+        if (Collections.list(request.getHeaders("Authorization")).size() > 1) {
+            refuse(response, "Send one Authorization header: one token, one way (RFC 6750)");
+            return;
+        }
+        boolean invalidDate = false;
         for (String name : DATE_HEADERS) {
             String value = request.getHeader(name);
-            invalid |= value != null && !httpDate(value);
+            invalidDate |= value != null && !httpDate(value);
         }
-        chain.doFilter(invalid ? new Ignoring(request) : request, response);
+        chain.doFilter(invalidDate ? new IgnoringInvalidDates(request) : request, response);
+    }
+
+    private void refuse(HttpServletResponse response, String why) throws IOException {
+        OperationOutcomes.write(fhir, response, HttpServletResponse.SC_BAD_REQUEST,
+                OperationOutcomes.error(OperationOutcome.IssueType.INVALID, why));
     }
 
     static boolean httpDate(String value) {
@@ -48,8 +81,8 @@ public final class InvalidDateHeaders extends OncePerRequestFilter {
         return name != null && DATE_HEADERS.contains(name.toLowerCase(Locale.ROOT)) && value != null && !httpDate(value);
     }
 
-    private static final class Ignoring extends HttpServletRequestWrapper {
-        Ignoring(HttpServletRequest request) {
+    private static final class IgnoringInvalidDates extends HttpServletRequestWrapper {
+        IgnoringInvalidDates(HttpServletRequest request) {
             super(request);
         }
 
