@@ -224,16 +224,22 @@ public final class VaultLoadBenchmark {
 
     private static Process restarted;
 
-    /** Stops the vault, starts it again with these JVM options, warms it up, measures reads with 1 and 8 clients. */
-    static StorageLoadBenchmark.Result[] readsAfterRestart(Process running, Path dir, int port, HttpClient http, String base,
-                                                           StorageLoadBenchmark.Op read, double seconds, String... jvmOptions)
-            throws Exception {
+    /** Stops the running vault and starts it again with these JVM options, ready and warmed up by reads. */
+    static void restart(Process running, Path dir, int port, HttpClient http, String base, StorageLoadBenchmark.Op read,
+                        double seconds, String... jvmOptions) throws Exception {
         Process previous = restarted != null ? restarted : running;
         previous.destroy();
         previous.waitFor();
         restarted = startVault(dir, port, jvmOptions);
         waitReady(http, base);
         StorageLoadBenchmark.measure(read, 8, seconds);
+    }
+
+    /** Reads with 1 and 8 clients on a vault restarted with these JVM options. */
+    static StorageLoadBenchmark.Result[] readsAfterRestart(Process running, Path dir, int port, HttpClient http, String base,
+                                                           StorageLoadBenchmark.Op read, double seconds, String... jvmOptions)
+            throws Exception {
+        restart(running, dir, port, http, base, read, seconds, jvmOptions);
         return new StorageLoadBenchmark.Result[] {StorageLoadBenchmark.measure(read, 1, seconds),
                 StorageLoadBenchmark.measure(read, 8, seconds)};
     }
@@ -245,12 +251,7 @@ public final class VaultLoadBenchmark {
     static Durability durabilityRound(Process running, Path dir, int port, HttpClient http, String base, String token,
                                       List<byte[]> bundles, StorageLoadBenchmark.Op read, double seconds, String... jvmOptions)
             throws Exception {
-        Process previous = restarted != null ? restarted : running;
-        previous.destroy();
-        previous.waitFor();
-        restarted = startVault(dir, port, jvmOptions);
-        waitReady(http, base);
-        StorageLoadBenchmark.measure(read, 8, seconds);
+        restart(running, dir, port, http, base, read, seconds, jvmOptions);
         ConcurrentLinkedQueue<String[]> ignored = new ConcurrentLinkedQueue<>();
         double one = ingest(http, base, token, bundles, 1, ignored);
         double four = ingest(http, base, token, bundles, 4, ignored);
@@ -258,7 +259,19 @@ public final class VaultLoadBenchmark {
                 StorageLoadBenchmark.measure(read, 8, seconds)});
     }
 
+    private static Path lastLog;
+
+    private static String lastLogLines() {
+        try {
+            List<String> lines = lastLog == null ? List.of() : Files.readAllLines(lastLog);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (java.io.IOException e) {
+            return "(no log)";
+        }
+    }
+
     static Process startVault(Path dir, int port, String... jvmOptions) throws java.io.IOException {
+        lastLog = dir.resolve("vault.log");
         List<String> command = new ArrayList<>(List.of("java"));
         command.addAll(List.of(jvmOptions));
         command.addAll(List.of("-jar", "vault-api/target/vault.jar", "--data-dir", dir.toString(), "--port", String.valueOf(port)));
@@ -338,7 +351,7 @@ public final class VaultLoadBenchmark {
             }
             Thread.sleep(50);
         }
-        throw new IllegalStateException("the vault was not ready within 120 s");
+        throw new IllegalStateException("the vault was not ready within 120 s; the end of its log:\n" + lastLogLines());
     }
 
     static String token(Path dir) throws Exception {

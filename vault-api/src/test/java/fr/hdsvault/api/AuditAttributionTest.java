@@ -115,6 +115,21 @@ class AuditAttributionTest {
     }
 
     @Test
+    void theTrailsDateSearchEvaluatesItsPrefixesOrRefusesThem() throws Exception {
+        vault.get("/fhir/Patient?_count=1", practitioner);
+        String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+        assertThat(events("date=" + today)).isNotEmpty();
+        assertThat(events("date=ge2000-01-01&date=lt2000-01-02")).isEmpty();
+        assertThat(events("date=gt" + today)).isEmpty();
+        assertThat(events("date=sa2000&date=eb2100")).isNotEmpty();
+        for (String refused : List.of("date=ne" + today, "date=ap" + today, "date=2000," + today, "date:missing=true")) {
+            HttpResponse<String> r = vault.get("/fhir/AuditEvent?" + refused, auditor);
+            assertThat(r.statusCode()).as(refused).isEqualTo(400);
+            assertThat(r.body()).as(refused).contains("OperationOutcome");
+        }
+    }
+
+    @Test
     void aFloodOfBadTokensIsHeldBackAndRecordedAsOneEventWithACount() throws Exception {
         long before = events("outcome=4").size();
         ExecutorService pool = Executors.newFixedThreadPool(8);

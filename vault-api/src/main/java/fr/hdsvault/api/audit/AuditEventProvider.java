@@ -8,7 +8,10 @@ import ca.uhn.fhir.rest.annotation.Search;
 import ca.uhn.fhir.rest.annotation.Sort;
 import ca.uhn.fhir.rest.api.SortSpec;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
-import ca.uhn.fhir.rest.param.DateRangeParam;
+import ca.uhn.fhir.rest.param.DateAndListParam;
+import ca.uhn.fhir.rest.param.DateOrListParam;
+import fr.hdsvault.api.resources.DateRanges;
+import fr.hdsvault.api.resources.SearchCriteria;
 import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.param.StringParam;
 import ca.uhn.fhir.rest.param.TokenParam;
@@ -29,7 +32,8 @@ import org.hl7.fhir.r4.model.AuditEvent;
  * the events about its own record ("who accessed my record"); practitioners and operators see
  * none (403, from {@link AccessPolicy}). Searches run on HMAC tokens: {@code patient}
  * (Patient/id), {@code agent} (the user's token subject), {@code entity} (Type/id),
- * {@code action} (C R U D E), {@code outcome} (0 4 8 12), {@code date} ranges,
+ * {@code action} (C R U D E), {@code outcome} (0 4 8 12), {@code date} (a range at its precision,
+ * prefixes eq gt ge lt le sa eb, repeated for a range),
  * {@code _sort=[-]date}, {@code _count}. The event id is its position in the Merkle log.
  */
 public final class AuditEventProvider implements IResourceProvider {
@@ -85,7 +89,7 @@ public final class AuditEventProvider implements IResourceProvider {
                                   @OptionalParam(name = "entity") ReferenceParam entity,
                                   @OptionalParam(name = "action") TokenParam action,
                                   @OptionalParam(name = "outcome") TokenParam outcome,
-                                  @OptionalParam(name = "date") DateRangeParam date,
+                                  @OptionalParam(name = "date") DateAndListParam date,
                                   @Sort SortSpec sort,
                                   @Count Integer count) {
         Visibility visibility = access.visibility(AccessPolicy.AUDIT_EVENT, Permission.SEARCH);
@@ -106,13 +110,37 @@ public final class AuditEventProvider implements IResourceProvider {
             }
         }
         boolean newestFirst = fr.hdsvault.api.resources.VaultResourceProvider.newestFirst(sort, "date", "_lastUpdated");
+        SearchCriteria.Range during = recordedDuring(date);
         AuditLog.Query query = new AuditLog.Query(patientToken, agent == null ? null : trail.token("agent", agent.getValue()),
                 entity == null ? null : trail.token("entity", entity.getResourceType() + "/" + entity.getIdPart()),
                 action == null ? null : action.getValue(), outcomeCode,
-                date == null || date.getLowerBoundAsInstant() == null ? null : date.getLowerBoundAsInstant().toInstant(),
-                date == null || date.getUpperBoundAsInstant() == null ? null : date.getUpperBoundAsInstant().toInstant(),
+                during.from(), during.to(),
                 newestFirst);
         return results(trail.search(query), count);
+    }
+
+    /**
+     * The recorded instants the {@code date} parameters allow: each value a range at its precision
+     * (eq gt ge lt le sa eb), repeated parameters intersected. {@code ne} and alternatives (commas)
+     * would need more than one range: refused.
+     */
+    static SearchCriteria.Range recordedDuring(DateAndListParam date) {
+        java.time.Instant from = null;
+        java.time.Instant to = null;
+        if (date != null) {
+            for (DateOrListParam or : date.getValuesAsQueryTokens()) {
+                if (or.getValuesAsQueryTokens().size() != 1) {
+                    throw new InvalidRequestException("date takes one value per parameter: repeat the parameter for a range");
+                }
+                SearchCriteria.Range r = DateRanges.of(or.getValuesAsQueryTokens().get(0));
+                if (r.outside()) {
+                    throw new InvalidRequestException("date does not support the prefix ne");
+                }
+                from = r.from() == null ? from : from == null || r.from().isAfter(from) ? r.from() : from;
+                to = r.to() == null ? to : to == null || r.to().isBefore(to) ? r.to() : to;
+            }
+        }
+        return new SearchCriteria.Range(from, to, false);
     }
 
     private IBundleProvider results(List<Long> positions, Integer count) {

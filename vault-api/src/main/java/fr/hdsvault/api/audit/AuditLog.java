@@ -28,7 +28,10 @@ public final class AuditLog {
 
     public static final int MAX_MATCHES = 10_000;
 
-    /** What an audit search asks for; null members are not constrained. Tokens come from {@link #token}. */
+    /**
+     * What an audit search asks for; null members are not constrained. Tokens come from
+     * {@link #token}; events recorded in [from, to).
+     */
     public record Query(String patientToken, String agentToken, String entityToken, String action, Integer outcome,
                         Instant from, Instant to, boolean newestFirst) {
     }
@@ -74,7 +77,7 @@ public final class AuditLog {
             args.add(OffsetDateTime.ofInstant(q.from(), ZoneOffset.UTC));
         }
         if (q.to() != null) {
-            sql.append(" and recorded_at <= ?");
+            sql.append(" and recorded_at < ?");
             args.add(OffsetDateTime.ofInstant(q.to(), ZoneOffset.UTC));
         }
         sql.append(" order by seq").append(q.newestFirst() ? " desc" : "").append(" limit ").append(MAX_MATCHES);

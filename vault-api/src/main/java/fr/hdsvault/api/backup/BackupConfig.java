@@ -1,7 +1,6 @@
 package fr.hdsvault.api.backup;
 
 import fr.hdsvault.api.VaultApplication;
-import fr.hdsvault.api.audit.AuditConfig;
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
 import fr.hdsvault.api.home.VaultHome;

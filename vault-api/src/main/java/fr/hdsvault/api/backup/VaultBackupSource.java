@@ -2,7 +2,6 @@ package fr.hdsvault.api.backup;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import fr.hdsvault.api.audit.AuditCheckpoints;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.backup.BackupSource;
 import fr.hdsvault.backup.TableSnapshot;

@@ -39,8 +39,10 @@ public final class StrictParameters {
     private static final Set<String> SUMMARY = Set.of("true", "false", "text", "data", "count");
     private static final Set<String> TOTAL = Set.of("none", "estimate", "accurate");
     private static final Set<String> DATE_PREFIXES = Set.of("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb");
-    /** Kinds whose values may carry a prefix. */
-    private static final Set<SearchParameters.Kind> DATED = Set.of(SearchParameters.Kind.LAST_UPDATED);
+    /** Parameters whose values may carry a prefix. */
+    private static boolean dated(SearchParameters.Kind kind, String name) {
+        return kind == SearchParameters.Kind.LAST_UPDATED || kind == SearchParameters.Kind.AUDIT && name.equals("date");
+    }
 
     private final SearchParameters parameters;
     private final int maxPageSize;
@@ -132,7 +134,7 @@ public final class StrictParameters {
                 }
             }
         }
-        if (DATED.contains(kind.get())) {
+        if (dated(kind.get(), base)) {
             for (String v : values) {
                 for (String one : v.split(",")) {
                     if (one.length() >= 2 && Character.isLetter(one.charAt(0)) && Character.isLetter(one.charAt(1))

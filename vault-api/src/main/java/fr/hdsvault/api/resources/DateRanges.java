@@ -17,12 +17,12 @@ import java.time.Instant;
  * {@code ap} (approximately) is refused: its tolerance is the server's to choose, and the vault
  * does not pretend to one.
  */
-final class DateRanges {
+public final class DateRanges {
 
     private DateRanges() {
     }
 
-    static SearchCriteria.Range of(DateParam param) {
+    public static SearchCriteria.Range of(DateParam param) {
         if (param.getValue() == null) {
             throw new InvalidRequestException("A date parameter needs a value");
         }

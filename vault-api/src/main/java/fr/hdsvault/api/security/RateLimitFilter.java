@@ -1,17 +1,14 @@
 package fr.hdsvault.api.security;
 
 import ca.uhn.fhir.context.FhirContext;
-import fr.hdsvault.api.fhir.OperationOutcomes;
 import fr.hdsvault.api.web.ClientAddress;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import org.hl7.fhir.r4.model.OperationOutcome;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * A token bucket per client: the authenticated caller (so that one user cannot exhaust
@@ -19,19 +16,10 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * with {@code Retry-After} and an OperationOutcome. Health probes are not limited. Runs after
  * authentication; requests refused at authentication are limited by {@link RefusalLimiter}.
  */
-final class RateLimitFilter extends OncePerRequestFilter {
-
-    private final TokenBuckets buckets;
-    private final FhirContext fhir;
+final class RateLimitFilter extends BucketFilter {
 
     RateLimitFilter(SecurityProperties.RateLimit limit, FhirContext fhir) {
-        this.buckets = new TokenBuckets(limit.perSecond(), limit.burst());
-        this.fhir = fhir;
-    }
-
-    @Override
-    protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !buckets.enabled() || request.getRequestURI().startsWith("/actuator/health");
+        super(limit.perSecond(), limit.burst(), fhir);
     }
 
     @Override
@@ -39,15 +27,10 @@ final class RateLimitFilter extends OncePerRequestFilter {
             throws ServletException, IOException {
         long waitNanos = buckets.take(clientKey(request));
         if (waitNanos > 0) {
-            tooMany(fhir, response, waitNanos, "Too many requests from this client: retry after the delay in Retry-After");
+            tooMany(response, waitNanos, "Too many requests from this client: retry after the delay in Retry-After");
             return;
         }
         chain.doFilter(request, response);
-    }
-
-    static void tooMany(FhirContext fhir, HttpServletResponse response, long waitNanos, String why) throws IOException {
-        response.setHeader("Retry-After", String.valueOf(TokenBuckets.retryAfterSeconds(waitNanos)));
-        OperationOutcomes.write(fhir, response, 429, OperationOutcomes.error(OperationOutcome.IssueType.THROTTLED, why));
     }
 
     private static String clientKey(HttpServletRequest request) {

@@ -7,7 +7,6 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Refusals are limited per client address: each 401 or 403 an address receives takes a token
@@ -18,19 +17,10 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * like the 401s they replace, aggregated (audit.RefusalAggregator), so the trail does not grow
  * with the flood. Runs inside the audit filter, which holds the response until it is recorded.
  */
-public final class RefusalLimiter extends OncePerRequestFilter {
-
-    private final TokenBuckets buckets;
-    private final FhirContext fhir;
+public final class RefusalLimiter extends BucketFilter {
 
     public RefusalLimiter(SecurityProperties.RefusalLimit limit, FhirContext fhir) {
-        this.buckets = new TokenBuckets(limit.perSecond(), limit.burst());
-        this.fhir = fhir;
-    }
-
-    @Override
-    protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !buckets.enabled() || request.getRequestURI().startsWith("/actuator/health");
+        super(limit.perSecond(), limit.burst(), fhir);
     }
 
     @Override
@@ -44,7 +34,7 @@ public final class RefusalLimiter extends OncePerRequestFilter {
         long waitNanos = buckets.take(ClientAddress.of(request).client());
         if (waitNanos > 0 && !response.isCommitted()) {
             response.reset();
-            RateLimitFilter.tooMany(fhir, response, waitNanos,
+            tooMany(response, waitNanos,
                     "Too many refused requests from this address: retry after the delay in Retry-After");
         }
     }

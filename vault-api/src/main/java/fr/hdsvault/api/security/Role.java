@@ -16,7 +16,7 @@ public enum Role {
     PATIENT(EnumSet.of(Permission.READ, Permission.SEARCH), "patient/*.rs"),
     /** The audit trail only. */
     AUDITOR(EnumSet.noneOf(Permission.class), null),
-    /** Backups, restore drills, key rotation; no clinical resource. */
+    /** Backups and restore drills (key rotation will be theirs too); no clinical resource. */
     OPERATOR(EnumSet.noneOf(Permission.class), null);
 
     private final Set<Permission> clinical;

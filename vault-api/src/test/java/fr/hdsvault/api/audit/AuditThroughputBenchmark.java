@@ -35,7 +35,21 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 public final class AuditThroughputBenchmark {
 
+    /**
+     * Runs the measurement twice in one JVM: with the index forced to disk before each answer
+     * (as the vault does), then without (the benchmark-only switch), so that what durability
+     * costs is measured in the same run.
+     */
     public static void main(String[] args) throws Exception {
+        for (boolean sync : new boolean[] {true, false}) {
+            System.setProperty(fr.hdsvault.api.index.IndexDurability.BENCHMARK_SYNC_OFF, String.valueOf(!sync));
+            System.out.println("## index sync " + (sync ? "on" : "off"));
+            run(args);
+        }
+        System.clearProperty(fr.hdsvault.api.index.IndexDurability.BENCHMARK_SYNC_OFF);
+    }
+
+    private static void run(String[] args) throws Exception {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10;
         Path dir = Files.createTempDirectory("hds-audit-bench");
         com.zaxxer.hikari.HikariDataSource db = new com.zaxxer.hikari.HikariDataSource(); // pooled, as in the vault
