@@ -3,8 +3,6 @@ package fr.hdsvault.api.resources;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.context.RuntimeResourceDefinition;
 import fr.hdsvault.api.security.AccessPolicy;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -79,17 +77,6 @@ public final class SearchParameters {
         // A reference parameter's type modifier (subject:Patient=123); patient refers to Patients only.
         return kind.get() == Kind.REFERENCE && fhir.getResourceTypes().contains(modifier)
                 && (!param.equals("patient") || modifier.equals("Patient"));
-    }
-
-    /** Every parameter of a type, in a stable order, as the CapabilityStatement lists them. */
-    public Map<String, Kind> of(String type) {
-        Map<String, Kind> all = new LinkedHashMap<>();
-        List<String> names = AccessPolicy.AUDIT_EVENT.equals(type) ? List.copyOf(AUDIT_EVENT.keySet())
-                : List.of("_id", "_lastUpdated", "identifier", "code", "patient", "subject");
-        for (String name : names) {
-            kind(type, name).ifPresent(k -> all.put(name, k));
-        }
-        return all;
     }
 
     private static boolean has(RuntimeResourceDefinition def, String child) {
