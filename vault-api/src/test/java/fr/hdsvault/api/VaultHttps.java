@@ -45,7 +45,12 @@ final class VaultHttps implements AutoCloseable {
 
     /** Any request; {@code headers} are name, value pairs. A FHIR JSON body when {@code body} is not null. */
     HttpResponse<String> send(String method, String path, String token, String body, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
+        return client.send(request(base + path, method, token, body, headers), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A request to {@code url} with a bearer token and a FHIR JSON body when they are not null. */
+    static HttpRequest request(String url, String method, String token, String body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
             b.header("Content-Type", "application/fhir+json");
@@ -56,7 +61,7 @@ final class VaultHttps implements AutoCloseable {
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return b.build();
     }
 
     /** A response read off the wire: status code, headers (lower-case names), body. */

@@ -76,15 +76,7 @@ final class VaultProcess implements AutoCloseable {
     }
 
     HttpResponse<String> send(String method, String path, String token, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (body != null) {
-            b.header("Content-Type", "application/fhir+json");
-        }
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return client.send(VaultHttps.request(base + path, method, token, body), HttpResponse.BodyHandlers.ofString());
     }
 
     /** The last lines the vault wrote, for failure messages. */

@@ -83,8 +83,12 @@ public class AuditConfig {
     }
 
     @Bean
-    AuditInterceptor auditInterceptor(VaultRepository repository) {
-        return new AuditInterceptor(repository);
+    AuditInterceptor auditInterceptor(VaultRepository repository, FhirContext fhir) {
+        return new AuditInterceptor(repository, requestedResources(fhir, repository));
+    }
+
+    private static RequestedResources requestedResources(FhirContext fhir, VaultRepository repository) {
+        return new RequestedResources(fhir.getResourceTypes(), repository::storedCompartment);
     }
 
     /**
@@ -102,7 +106,7 @@ public class AuditConfig {
     FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, RefusalAggregator refusals, FhirContext fhir, VaultHome home,
                                                     VaultRepository repository,
                                                     @Value("${vault.audit.site:single-node}") String site) {
-        RequestedResources requested = new RequestedResources(fhir.getResourceTypes(), repository::storedCompartment);
+        RequestedResources requested = requestedResources(fhir, repository);
         FilterRegistrationBean<AuditFilter> registration = new FilterRegistrationBean<>(
                 new AuditFilter(trail, new AuditEvents(home.vaultId(), site), refusals, requested, fhir, Clock.systemUTC()));
         registration.setOrder(FILTER_ORDER);

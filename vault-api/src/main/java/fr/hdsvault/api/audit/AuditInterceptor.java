@@ -4,7 +4,6 @@ import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import ca.uhn.fhir.rest.server.servlet.ServletRequestDetails;
-import fr.hdsvault.api.resources.FhirIds;
 import fr.hdsvault.api.resources.VaultRepository;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
@@ -19,9 +18,11 @@ import org.hl7.fhir.r4.model.OperationOutcome;
 public final class AuditInterceptor {
 
     private final VaultRepository repository;
+    private final RequestedResources requested;
 
-    public AuditInterceptor(VaultRepository repository) {
+    AuditInterceptor(VaultRepository repository, RequestedResources requested) {
         this.repository = repository;
+        this.requested = requested;
     }
 
     @Hook(Pointcut.SERVER_INCOMING_REQUEST_PRE_HANDLED)
@@ -52,12 +53,8 @@ public final class AuditInterceptor {
     }
 
     private void touchTarget(AuditContext context, Bundle.BundleEntryRequestComponent request) {
-        if (request.getMethod() != Bundle.HTTPVerb.PUT && request.getMethod() != Bundle.HTTPVerb.DELETE || !request.hasUrl()) {
-            return;
-        }
-        String[] url = request.getUrl().split("/");
-        if (url.length == 2 && FhirIds.valid(url[1]) && repository.isResourceType(url[0])) {
-            context.touched(url[0] + "/" + url[1], repository.storedCompartment(url[0], url[1]).orElse(null));
+        if ((request.getMethod() == Bundle.HTTPVerb.PUT || request.getMethod() == Bundle.HTTPVerb.DELETE) && request.hasUrl()) {
+            requested.addResource(context, request.getUrl());
         }
     }
 

@@ -30,14 +30,8 @@ final class RequestedResources {
     }
 
     void addTo(AuditContext context, String path, String query) {
-        String rest = path.startsWith("/fhir/") ? path.substring("/fhir/".length()) : null;
-        if (rest != null) {
-            String[] parts = rest.split("/");
-            if (parts.length >= 2 && types.contains(parts[0]) && FhirIds.valid(parts[1])) {
-                String compartment = parts[0].equals("Patient") ? "Patient/" + parts[1]
-                        : storedCompartment.apply(parts[0], parts[1]).orElse(null);
-                context.touched(parts[0] + "/" + parts[1], compartment);
-            }
+        if (path.startsWith("/fhir/")) {
+            addResource(context, path.substring("/fhir/".length()));
         }
         if (query == null) {
             return;
@@ -55,6 +49,16 @@ final class RequestedResources {
                     context.touched(null, "Patient/" + id);
                 }
             }
+        }
+    }
+
+    /** The resource a relative URL names ({@code Type/id[/...]}), with the patient it belongs to; nothing otherwise. */
+    void addResource(AuditContext context, String url) {
+        String[] parts = url.split("/");
+        if (parts.length >= 2 && types.contains(parts[0]) && FhirIds.valid(parts[1])) {
+            String compartment = parts[0].equals("Patient") ? "Patient/" + parts[1]
+                    : storedCompartment.apply(parts[0], parts[1]).orElse(null);
+            context.touched(parts[0] + "/" + parts[1], compartment);
         }
     }
 

@@ -56,8 +56,9 @@ public final class StrictParameters {
     public boolean check(RequestDetails request) {
         boolean lenient = lenient(request.getHeaders(Constants.HEADER_PREFER));
         List<String> dropped = new ArrayList<>();
+        Allowed allowed = allowed(request);
         for (String name : List.copyOf(request.getParameters().keySet())) {
-            Refusal refusal = refusal(request, name);
+            Refusal refusal = refusal(request, allowed, name);
             if (refusal == null) {
                 continue;
             }
@@ -89,7 +90,7 @@ public final class StrictParameters {
     }
 
     /** Why the parameter is refused, or null when it is evaluated. */
-    private Refusal refusal(RequestDetails request, String name) {
+    private Refusal refusal(RequestDetails request, Allowed allowed, String name) {
         String[] values = request.getParameters().get(name);
         if (values == null) {
             return null;
@@ -100,7 +101,6 @@ public final class StrictParameters {
         if (valueProblem != null) {
             return Refusal.invalid(valueProblem);
         }
-        Allowed allowed = allowed(request);
         if (allowed.any()) {
             return null;
         }

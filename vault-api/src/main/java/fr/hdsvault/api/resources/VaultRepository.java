@@ -325,10 +325,6 @@ public final class VaultRepository {
                 .stream().findFirst();
     }
 
-    public boolean isResourceType(String type) {
-        return type != null && fhir.getResourceTypes().contains(type);
-    }
-
     /**
      * The compartment a stored resource's current version belongs to, for the audit trail of a
      * request that names it (including refused ones: the event is internal, so naming the
