@@ -19,12 +19,18 @@ import org.h2.store.fs.FilePathWrapper;
  * the image a disk would hold after a power cut: {@code <file>.durable} receives a write only
  * when H2 forces the file ({@code FileChannel.force}). Writes H2 made but never forced reach the
  * real file (and so survive a killed process) but not the image. A test simulates a power cut
- * by killing the process and putting the image in place of the file ({@link #cutPower}).
+ * by killing the process and putting the image in place of the file ({@link #cutPower}), or, in
+ * the same process, by copying the image while the database runs ({@link #snapshotImage}).
+ * {@link #slowBackgroundSaves} models a slow disk under H2's background save thread, which
+ * widens the window in which an asynchronous store is still being written.
  */
 public final class PowerCutFileSystem extends FilePathWrapper {
 
     public static final String SCHEME = "powercut";
     static final String DURABLE_SUFFIX = ".durable";
+    /** Held while a force applies writes to an image, so that a snapshot is never torn. */
+    private static final Object IMAGES = new Object();
+    private static volatile long backgroundSaveDelayMillis;
 
     /** Registers the scheme; call before H2 opens a {@code powercut:} URL. */
     public static void register() {
@@ -37,6 +43,18 @@ public final class PowerCutFileSystem extends FilePathWrapper {
         if (Files.exists(image)) {
             Files.copy(image, databaseFile, StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /** Copies what a power cut would leave of a running database file, as of now, to {@code target}. */
+    public static void snapshotImage(Path databaseFile, Path target) throws IOException {
+        synchronized (IMAGES) {
+            Files.copy(Path.of(databaseFile + DURABLE_SUFFIX), target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Delays every write made by H2's background save thread ("H2-save") by {@code millis}. */
+    public static void slowBackgroundSaves(long millis) {
+        backgroundSaveDelayMillis = millis;
     }
 
     @Override
@@ -78,13 +96,23 @@ public final class PowerCutFileSystem extends FilePathWrapper {
         }
 
         @Override
-        public synchronized int write(ByteBuffer src, long position) throws IOException {
-            ByteBuffer copy = src.duplicate();
-            int written = real.write(src, position);
-            byte[] bytes = new byte[written];
-            copy.get(bytes);
-            pending.add(new Write(position, bytes));
-            return written;
+        public int write(ByteBuffer src, long position) throws IOException {
+            long delay = backgroundSaveDelayMillis;
+            if (delay > 0 && Thread.currentThread().getName().startsWith("H2-save")) {
+                try { // outside the channel's lock: a slow disk does not hold back a concurrent force
+                    Thread.sleep(delay);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            synchronized (this) {
+                ByteBuffer copy = src.duplicate();
+                int written = real.write(src, position);
+                byte[] bytes = new byte[written];
+                copy.get(bytes);
+                pending.add(new Write(position, bytes));
+                return written;
+            }
         }
 
         @Override
@@ -96,16 +124,18 @@ public final class PowerCutFileSystem extends FilePathWrapper {
         @Override
         public synchronized void force(boolean metaData) throws IOException {
             real.force(metaData);
-            for (Write w : pending) {
-                if (w.bytes() == null) {
-                    image.setLength(Math.min(image.length(), w.position()));
-                } else {
-                    image.seek(w.position());
-                    image.write(w.bytes());
+            synchronized (IMAGES) {
+                for (Write w : pending) {
+                    if (w.bytes() == null) {
+                        image.setLength(Math.min(image.length(), w.position()));
+                    } else {
+                        image.seek(w.position());
+                        image.write(w.bytes());
+                    }
                 }
+                pending.clear();
+                image.getFD().sync();
             }
-            pending.clear();
-            image.getFD().sync();
         }
 
         @Override
