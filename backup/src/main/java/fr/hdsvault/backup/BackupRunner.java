@@ -60,6 +60,8 @@ public final class BackupRunner {
         AtomicLong objectsCopied = new AtomicLong();
         List<Manifest.Item> items = new ArrayList<>();
         try {
+            // Before each backup, as before any use: a target that moved outside the allowed regions gets nothing.
+            target.store().checkResidency(target.bucket());
             removeAbandonedSets();
             BackupSource.Snapshot snapshot = source.snapshot(id, (name, content) -> {
                 items.add(writeItem(id, name, content));

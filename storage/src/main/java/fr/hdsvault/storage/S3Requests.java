@@ -6,6 +6,18 @@ import io.minio.errors.InvalidResponseException;
 import io.minio.errors.ServerException;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 import java.net.SocketException;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -59,7 +71,12 @@ final class S3Requests {
         Dispatcher dispatcher = new Dispatcher();
         dispatcher.setMaxRequests(256);
         dispatcher.setMaxRequestsPerHost(64); // OkHttp's default of 5 caps parallel PUTs
-        return new OkHttpClient.Builder()
+        OkHttpClient.Builder builder = new OkHttpClient.Builder();
+        if (config.trustedCertificates() != null) {
+            X509TrustManager trust = trustManager(config.trustedCertificates());
+            builder.sslSocketFactory(tls(trust).getSocketFactory(), trust);
+        }
+        return builder
                 .dispatcher(dispatcher)
                 .connectionPool(new ConnectionPool(64, config.idleEviction().toMillis(), TimeUnit.MILLISECONDS))
                 .connectTimeout(config.connectTimeout())
@@ -68,6 +85,43 @@ final class S3Requests {
                 .retryOnConnectionFailure(false) // retries are ours, and only for what may be repeated
                 .protocols(List.of(Protocol.HTTP_1_1))
                 .build();
+    }
+
+    /** Trusts exactly the CA certificates of one PEM file. */
+    static X509TrustManager trustManager(Path pemFile) {
+        try (InputStream in = Files.newInputStream(pemFile)) {
+            KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+            anchors.load(null, null);
+            int n = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                anchors.setCertificateEntry("ca-" + n++, c);
+            }
+            if (n == 0) {
+                throw new IllegalArgumentException("no certificate in the trust store " + pemFile);
+            }
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(anchors);
+            for (TrustManager m : factory.getTrustManagers()) {
+                if (m instanceof X509TrustManager x509) {
+                    return x509;
+                }
+            }
+            throw new IllegalStateException("no X.509 trust manager");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the trust store " + pemFile, e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("the trust store " + pemFile + " is not a PEM file of certificates", e);
+        }
+    }
+
+    private static SSLContext tls(X509TrustManager trust) {
+        try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, new TrustManager[] {trust}, null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** How many requests met a connection the server had closed and were sent again on a fresh one. */

@@ -20,10 +20,13 @@ import java.util.Objects;
  * @param idleEviction    how long a pooled connection may stay idle before it is dropped: shorter
  *                        than the server keeps idle connections open (Jetty, the embedded server:
  *                        30 s), so that a request seldom meets one the server closed
+ * @param trustedCertificates for an HTTPS endpoint, a PEM file of the CA certificates to trust
+ *                        instead of the JDK's (a host's private CA); null for the JDK's
  */
 public record S3StoreConfig(String endpoint, S3Credentials credentials, String region, boolean regionDeclared,
                             ResidencyPolicy residency, Duration connectTimeout, Duration ioTimeout,
-                            int maxAttempts, Duration retryBackoff, long partSize, Duration idleEviction) {
+                            int maxAttempts, Duration retryBackoff, long partSize, Duration idleEviction,
+                            java.nio.file.Path trustedCertificates) {
 
     /** The default idle eviction: below the 30 s of Jetty and the idle limits of common S3 servers. */
     public static final Duration IDLE_EVICTION = Duration.ofSeconds(10);
@@ -49,37 +52,42 @@ public record S3StoreConfig(String endpoint, S3Credentials credentials, String r
     /** An external server: its reported region is verified. Defaults: 5 s connect, 30 s I/O, 3 attempts. */
     public static S3StoreConfig external(String endpoint, S3Credentials credentials, String region) {
         return new S3StoreConfig(endpoint, credentials, region, false, ResidencyPolicy.france(),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024, IDLE_EVICTION);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024, IDLE_EVICTION, null);
     }
 
     /** The embedded server: the region is declared, not verified. */
     public static S3StoreConfig declared(String endpoint, S3Credentials credentials, String region) {
         return new S3StoreConfig(endpoint, credentials, region, true, ResidencyPolicy.france(),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024, IDLE_EVICTION);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), 3, Duration.ofMillis(200), 8 * 1024 * 1024, IDLE_EVICTION, null);
     }
 
     public S3StoreConfig withResidency(ResidencyPolicy policy) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, policy, connectTimeout, ioTimeout,
-                maxAttempts, retryBackoff, partSize, idleEviction);
+                maxAttempts, retryBackoff, partSize, idleEviction, trustedCertificates);
     }
 
     public S3StoreConfig withTimeouts(Duration connect, Duration io) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connect, io,
-                maxAttempts, retryBackoff, partSize, idleEviction);
+                maxAttempts, retryBackoff, partSize, idleEviction, trustedCertificates);
     }
 
     public S3StoreConfig withRetries(int attempts, Duration backoff) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connectTimeout, ioTimeout,
-                attempts, backoff, partSize, idleEviction);
+                attempts, backoff, partSize, idleEviction, trustedCertificates);
     }
 
     public S3StoreConfig withIdleEviction(Duration eviction) {
         return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connectTimeout, ioTimeout,
-                maxAttempts, retryBackoff, partSize, eviction);
+                maxAttempts, retryBackoff, partSize, eviction, trustedCertificates);
+    }
+
+    public S3StoreConfig withTrustedCertificates(java.nio.file.Path pemFile) {
+        return new S3StoreConfig(endpoint, credentials, region, regionDeclared, residency, connectTimeout, ioTimeout,
+                maxAttempts, retryBackoff, partSize, idleEviction, pemFile);
     }
 
     public S3StoreConfig withCredentials(S3Credentials other) {
         return new S3StoreConfig(endpoint, other, region, regionDeclared, residency, connectTimeout, ioTimeout,
-                maxAttempts, retryBackoff, partSize, idleEviction);
+                maxAttempts, retryBackoff, partSize, idleEviction, trustedCertificates);
     }
 }

@@ -13,7 +13,11 @@ public record StoreCapabilities(String bucket, boolean versioningEnforced, boole
     /** One line for start-up logs and audit evidence. */
     public String describe() {
         return "bucket " + bucket + ": versioning " + (versioningEnforced ? "enforced" : "NOT enforced")
-                + ", Object Lock " + (objectLockEnforced ? "enforced (compliance)" : "NOT enforced")
-                + ", region " + region + (regionVerified ? " (reported by the server)" : " (declared, not verified)");
+                + ", Object Lock " + (objectLockEnforced ? "enforced (compliance)" : "NOT enforced") + ", " + residency();
+    }
+
+    /** The region and where it comes from: the server's answer, or a declaration nothing checked. */
+    public String residency() {
+        return "region " + region + (regionVerified ? " (reported by the server)" : " (declared, not verified)");
     }
 }

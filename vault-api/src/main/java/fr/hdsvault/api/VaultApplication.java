@@ -21,15 +21,13 @@ import fr.hdsvault.api.health.KeysHealthIndicator;
 import fr.hdsvault.api.health.StorageHealthIndicator;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.api.security.TokenIssuer;
-import fr.hdsvault.crypto.root.Pkcs12RootKeyProvider;
 import fr.hdsvault.crypto.root.RootKeyProvider;
 import fr.hdsvault.storage.BucketOptions;
-import fr.hdsvault.storage.ObjectStore;
-import fr.hdsvault.storage.ResidencyPolicy;
-import fr.hdsvault.storage.S3ObjectStore;
-import fr.hdsvault.storage.S3StoreConfig;
-import fr.hdsvault.storage.StoreCapabilities;
-import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import fr.hdsvault.api.keys.RootKeyProperties;
+import fr.hdsvault.api.keys.RootKeys;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.VaultRepository;
@@ -53,21 +51,22 @@ import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 
 /**
- * Wires the libraries into the single-node vault: the data directory, the root key and the
- * key registry, the embedded S3 store, the index database, the token issuer and the FHIR
- * endpoint with one provider per R4 resource type.
+ * Wires the libraries into the vault: the data directory, the root key (PKCS#12 or an HSM)
+ * and the key registry, the S3 stores (external, or embedded by default), the index database,
+ * the token issuer and the FHIR endpoint with one provider per R4 resource type.
  */
 @SpringBootApplication
+@EnableConfigurationProperties({StoresProperties.class, RootKeyProperties.class})
 public class VaultApplication {
 
     private static final Logger log = LoggerFactory.getLogger(VaultApplication.class);
-    public static final String OBJECT_BUCKET = "hds-vault-objects";
     /** Single-node vaults serve one tenant; multi-tenancy arrives with its own issue. */
     public static final String TENANT = "default";
 
@@ -77,27 +76,27 @@ public class VaultApplication {
     }
 
     @Bean(destroyMethod = "close")
-    RootKeyProvider rootKeyProvider(VaultHome home) {
-        RootKeyProvider root = Pkcs12RootKeyProvider.openOrCreate(home.keys().resolve("root.p12"), home.rootPassphrase());
+    RootKeyProvider rootKeyProvider(VaultHome home, RootKeyProperties settings) {
+        RootKeyProvider root = RootKeys.open(settings, home, System.getenv());
         log.info("root key: {}, version {}", root.description(), root.currentVersion());
         return root;
     }
 
+    /** The S3 stores (records, audit, backup), external or embedded; they own the clients and embedded servers. */
     @Bean(destroyMethod = "close")
-    EmbeddedS3Server embeddedS3Server(VaultHome home) {
-        return EmbeddedS3Server.start(home.s3());
+    VaultStores vaultStores(StoresProperties settings, VaultHome home) {
+        return VaultStores.of(settings, home);
     }
 
-    @Bean(destroyMethod = "close")
-    ObjectStore objectStore(EmbeddedS3Server server, @Value("${vault.storage.region:fr-par}") String region,
-                            @Value("${vault.storage.allowed-regions:fr-par,eu-west-3,fr-*}") String allowedRegions) {
-        S3ObjectStore store = new S3ObjectStore(S3StoreConfig.declared(server.endpoint(), server.credentials(), region)
-                .withResidency(ResidencyPolicy.parse(allowedRegions)));
-        store.createBucket(OBJECT_BUCKET, BucketOptions.versioned());
-        StoreCapabilities capabilities = store.probe(OBJECT_BUCKET);
-        // Said at every start, as the design asks: the embedded store enforces neither, signatures detect tampering.
-        log.warn("object store: {}", capabilities.describe());
-        return store;
+    /**
+     * The records' bucket, created if needed, its region checked and what it enforces said at
+     * every start, as the design asks (the embedded store enforces neither versioning nor
+     * Object Lock; signatures detect tampering).
+     */
+    @Bean
+    VaultStores.StoreBucket objectBucket(VaultStores stores) {
+        stores.prepare(StoresProperties.Role.PRIMARY, BucketOptions.versioned());
+        return stores.bucket(StoresProperties.Role.PRIMARY);
     }
 
     @Bean
@@ -136,10 +135,10 @@ public class VaultApplication {
 
     @Bean
     VaultRepository vaultRepository(FhirContext fhir, JdbcTemplate jdbc, PlatformTransactionManager transactions,
-                                    Keyring keyring, ObjectStore store) {
+                                    Keyring keyring, @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket) {
         SearchTokens tokens = new SearchTokens(fhir, new BlindIndex(keyring.hmacKey("blind-index:" + TENANT)));
         return new VaultRepository(fhir, jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring),
-                store, OBJECT_BUCKET, TENANT, Clock.systemUTC(), tokens);
+                objectBucket.store(), objectBucket.bucket(), TENANT, Clock.systemUTC(), tokens);
     }
 
     /**
@@ -220,8 +219,8 @@ public class VaultApplication {
     }
 
     @Bean
-    StorageHealthIndicator storageHealthIndicator(ObjectStore store) {
-        return new StorageHealthIndicator(store, OBJECT_BUCKET);
+    StorageHealthIndicator storageHealthIndicator(VaultStores stores) {
+        return new StorageHealthIndicator(stores);
     }
 
     @Bean

@@ -169,7 +169,7 @@ class AuditVerifyTest {
 
     static Path checkpointCopy(Path dataDir, long size) {
         return fr.hdsvault.storage.embedded.EmbeddedS3Server.bucketDirectory(dataDir.resolve("s3"),
-                fr.hdsvault.api.audit.AuditConfig.AUDIT_BUCKET).resolve(fr.hdsvault.api.audit.AuditCheckpoints.objectName(size));
+                fr.hdsvault.api.storage.StoresProperties.Role.AUDIT.defaultBucket()).resolve(fr.hdsvault.api.audit.AuditCheckpoints.objectName(size));
     }
 
     /**

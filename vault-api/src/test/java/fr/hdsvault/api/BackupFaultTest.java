@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import fr.hdsvault.api.backup.BackupConfig;
 import fr.hdsvault.api.backup.BackupService;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -28,11 +30,13 @@ class BackupFaultTest {
                 vault.send("POST", "/fhir/Observation", token, AccessControlTest.observation(null, "fault-patient"));
             }
             BackupConfig.BackupStorage storage = vault.context.getBean(BackupConfig.BackupStorage.class);
-            int port = storage.server().port();
+            EmbeddedS3Server server = vault.context.getBean(VaultStores.class).embeddedServer(StoresProperties.Role.BACKUP)
+                    .orElseThrow();
+            int port = server.port();
             AtomicBoolean stopped = new AtomicBoolean();
             vault.context.getBean(BackupService.class).observe((phase, done, total, bytes) -> {
                 if ("objects".equals(phase) && done >= 3 && stopped.compareAndSet(false, true)) {
-                    storage.server().close();
+                    server.close();
                 }
             });
             HttpResponse<String> failed = vault.send("POST", "/admin/backups", BackupRestoreTest.operator(home), null);

@@ -66,7 +66,7 @@ class DamagedRecordTest {
     static String damage(String id) throws Exception {
         String key = vault.context.getBean(JdbcTemplate.class).queryForObject(
                 "select object_key from resource_version where resource_id = ? and version_id = 1", String.class, id);
-        Path file = EmbeddedS3Server.bucketDirectory(vault.dataDir.resolve("s3"), VaultApplication.OBJECT_BUCKET).resolve(key);
+        Path file = EmbeddedS3Server.bucketDirectory(vault.dataDir.resolve("s3"), fr.hdsvault.api.storage.StoresProperties.Role.PRIMARY.defaultBucket()).resolve(key);
         byte[] b = Files.readAllBytes(file);
         b[b.length - 5] ^= 1;
         Files.write(file, b);

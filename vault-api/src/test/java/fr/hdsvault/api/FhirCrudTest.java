@@ -195,7 +195,7 @@ class FhirCrudTest {
     void aRecordAlteredOnDiskFailsLoudlyAndOthersStillRead() throws IOException {
         IdType victim = (IdType) client.create().resource(patient("Victime")).execute().getId();
         IdType bystander = (IdType) client.create().resource(patient("Temoin")).execute().getId();
-        Path objects = dataDir.resolve("s3").resolve("objects").resolve(VaultApplication.OBJECT_BUCKET);
+        Path objects = dataDir.resolve("s3").resolve("objects").resolve(fr.hdsvault.api.storage.StoresProperties.Role.PRIMARY.defaultBucket());
         // Find the victim's object: the newest file whose flip breaks only the victim.
         List<Path> candidates;
         try (Stream<Path> files = Files.walk(objects)) {

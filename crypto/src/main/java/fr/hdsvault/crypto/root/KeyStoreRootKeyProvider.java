@@ -38,7 +38,13 @@ abstract sealed class KeyStoreRootKeyProvider implements RootKeyProvider
 
     /** Loads every root key version; creates version 1 when the store holds none. */
     protected final void loadOrCreate(KeyStore.ProtectionParameter entryProtection) throws GeneralSecurityException {
-        char[] password = entryProtection instanceof KeyStore.PasswordProtection p ? p.getPassword() : null;
+        scan(entryProtection instanceof KeyStore.PasswordProtection p ? p.getPassword() : null);
+        if (current == 0) {
+            rotate();
+        }
+    }
+
+    private synchronized void scan(char[] password) throws GeneralSecurityException {
         for (String alias : Collections.list(keyStore.aliases())) {
             Matcher m = ALIAS.matcher(alias);
             if (m.matches()) {
@@ -50,9 +56,30 @@ abstract sealed class KeyStoreRootKeyProvider implements RootKeyProvider
                 }
             }
         }
-        if (current == 0) {
-            rotate();
+    }
+
+    /**
+     * Reads the store again, for versions another process created (vaults sharing one HSM token);
+     * false when the store cannot be shared, so nothing new can appear.
+     */
+    protected boolean reload() throws GeneralSecurityException, java.io.IOException {
+        return false;
+    }
+
+    /** The key of a version, reading the store again once when another process may have created it. */
+    private SecretKey version(int version) {
+        SecretKey key = versions.get(version);
+        if (key == null) {
+            try {
+                if (reload()) {
+                    scan(null);
+                }
+            } catch (GeneralSecurityException | java.io.IOException e) {
+                throw new IllegalStateException("cannot read the root keys of " + description() + " again", e);
+            }
+            key = versions.get(version);
         }
+        return key;
     }
 
     /** Generates a new AES-256 root key and persists it under the given alias; returns the stored key handle. */
@@ -76,7 +103,7 @@ abstract sealed class KeyStoreRootKeyProvider implements RootKeyProvider
 
     @Override
     public byte[] unwrap(int rootKeyVersion, byte[] wrapped) {
-        SecretKey key = versions.get(rootKeyVersion);
+        SecretKey key = version(rootKeyVersion);
         if (key == null) {
             throw new WrongKeyException("root key version " + rootKeyVersion + " is not held by " + description());
         }
@@ -85,6 +112,13 @@ abstract sealed class KeyStoreRootKeyProvider implements RootKeyProvider
 
     @Override
     public synchronized int rotate() {
+        try {
+            if (reload()) { // another process sharing the token may have rotated already: never reuse its number
+                scan(null);
+            }
+        } catch (GeneralSecurityException | java.io.IOException e) {
+            throw new IllegalStateException("cannot read the root keys of " + description() + " again", e);
+        }
         int next = current + 1;
         try {
             SecretKey key = createRootKey(alias(next));

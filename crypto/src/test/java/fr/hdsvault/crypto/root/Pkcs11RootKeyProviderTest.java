@@ -66,7 +66,7 @@ class Pkcs11RootKeyProviderTest {
     }
 
     static Pkcs11RootKeyProvider open() {
-        return Pkcs11RootKeyProvider.open(new Pkcs11RootKeyProvider.Config(library, 0, PIN));
+        return Pkcs11RootKeyProvider.open(new Pkcs11RootKeyProvider.Config(library, "hds-vault-test", PIN));
     }
 
     @Test
@@ -110,7 +110,14 @@ class Pkcs11RootKeyProviderTest {
 
     @Test
     void aWrongPinIsRefused() {
-        assertThatThrownBy(() -> Pkcs11RootKeyProvider.open(new Pkcs11RootKeyProvider.Config(library, 1, "0000".toCharArray())))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("PIN");
+        assertThatThrownBy(() -> Pkcs11RootKeyProvider.open(new Pkcs11RootKeyProvider.Config(library, "hds-vault-pin-test",
+                "0000".toCharArray()))).isInstanceOf(IllegalStateException.class).hasMessageContaining("PIN");
+    }
+
+    @Test
+    void anUnknownTokenLabelIsRefusedNamingTheTokensPresent() {
+        assertThatThrownBy(() -> Pkcs11RootKeyProvider.open(new Pkcs11RootKeyProvider.Config(library, "no-such-token", PIN)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("no-such-token")
+                .hasMessageContaining("hds-vault-test");
     }
 }

@@ -10,9 +10,11 @@ import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.crypto.sign.Ed25519;
 import fr.hdsvault.crypto.index.BlindIndex;
 import fr.hdsvault.storage.BucketOptions;
-import fr.hdsvault.storage.ObjectStore;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
 import java.time.Clock;
 import java.time.Duration;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -25,7 +27,6 @@ import org.springframework.transaction.support.TransactionTemplate;
 @Configuration
 public class AuditConfig {
 
-    public static final String AUDIT_BUCKET = "hds-vault-audit";
     /** The signer's name in checkpoint notes. */
     public static final String KEY_NAME = "hds-vault-audit";
     /**
@@ -48,14 +49,20 @@ public class AuditConfig {
                 VaultApplication.TENANT);
     }
 
+    /** The checkpoints' bucket, under Object Lock where the server enforces it (required of an external store). */
     @Bean
-    AuditCheckpoints auditCheckpoints(JdbcTemplate jdbc, IndexDurability durability, ObjectStore store,
-                                      Ed25519.SigningKey auditSigningKey, VaultHome home,
-                                      @Value("${vault.audit.checkpoint-lock:3650d}") Duration checkpointLock) {
+    VaultStores.StoreBucket auditBucket(VaultStores stores, @Value("${vault.audit.checkpoint-lock:3650d}") Duration checkpointLock) {
         // Checkpoints outlive the events they cover: they are what proves a pruned range existed.
-        store.createBucket(AUDIT_BUCKET, BucketOptions.locked(checkpointLock));
-        return new AuditCheckpoints(jdbc, durability, store, new AuditCheckpoints.Signer("hds-vault/" + home.vaultId() + "/audit",
-                KEY_NAME, auditSigningKey, AUDIT_BUCKET), Clock.systemUTC());
+        stores.prepare(StoresProperties.Role.AUDIT, BucketOptions.locked(checkpointLock));
+        return stores.bucket(StoresProperties.Role.AUDIT);
+    }
+
+    @Bean
+    AuditCheckpoints auditCheckpoints(JdbcTemplate jdbc, IndexDurability durability,
+                                      @Qualifier("auditBucket") VaultStores.StoreBucket auditBucket,
+                                      Ed25519.SigningKey auditSigningKey, VaultHome home) {
+        return new AuditCheckpoints(jdbc, durability, auditBucket.store(), new AuditCheckpoints.Signer("hds-vault/" + home.vaultId()
+                + "/audit", KEY_NAME, auditSigningKey, auditBucket.bucket()), Clock.systemUTC());
     }
 
     @Bean
@@ -78,8 +85,9 @@ public class AuditConfig {
 
     /** The live verifier: the checkpoint key's public half, the database, and the audit bucket through the S3 API. */
     @Bean
-    AuditVerifier auditVerifier(JdbcTemplate jdbc, Ed25519.SigningKey auditSigningKey, ObjectStore store) {
-        return new AuditVerifier(jdbc, auditSigningKey.publicKey(), KEY_NAME, store, AUDIT_BUCKET);
+    AuditVerifier auditVerifier(JdbcTemplate jdbc, Ed25519.SigningKey auditSigningKey,
+                                @Qualifier("auditBucket") VaultStores.StoreBucket auditBucket) {
+        return new AuditVerifier(jdbc, auditSigningKey.publicKey(), KEY_NAME, auditBucket.store(), auditBucket.bucket());
     }
 
     @Bean

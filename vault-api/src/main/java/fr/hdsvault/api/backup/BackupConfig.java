@@ -1,6 +1,5 @@
 package fr.hdsvault.api.backup;
 
-import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
 import fr.hdsvault.api.home.VaultHome;
@@ -10,11 +9,9 @@ import fr.hdsvault.backup.Retention;
 import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.storage.BucketOptions;
 import fr.hdsvault.storage.ObjectStore;
-import fr.hdsvault.storage.ResidencyPolicy;
-import fr.hdsvault.storage.S3Credentials;
-import fr.hdsvault.storage.S3ObjectStore;
-import fr.hdsvault.storage.S3StoreConfig;
-import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import fr.hdsvault.storage.StoreUnavailableException;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,8 +29,8 @@ import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 import org.springframework.scheduling.support.CronTrigger;
 
 /**
- * Wires backups: the target (a second embedded S3 store under {@code DIR/backup-s3} standing for
- * a second site, or a remote S3/MinIO endpoint), the retention policy, restore drills, the
+ * Wires backups: the target (the backup store of {@code vault.stores}: a remote S3/MinIO
+ * endpoint, or a second embedded store under {@code DIR/backup-s3} standing for a second site), the retention policy, restore drills, the
  * lock, and the two schedules. Settings and defaults: docs/backup.md.
  */
 @Configuration
@@ -41,48 +38,29 @@ public class BackupConfig {
 
     private static final Logger log = LoggerFactory.getLogger(BackupConfig.class);
 
-    /** The backup store and what runs on it; one bean, so that it is not mistaken for the primary store. */
-    public record BackupStorage(EmbeddedS3Server server, ObjectStore store, BackupTarget target) implements AutoCloseable {
-        @Override
-        public void close() {
-            store.close();
-            if (server != null) {
-                server.close();
-            }
-        }
+    /** The backup store (owned by {@link VaultStores}) and the target on it; one bean, so that it is not mistaken for the primary store. */
+    public record BackupStorage(ObjectStore store, BackupTarget target) {
     }
 
-    @Bean(destroyMethod = "close")
-    BackupStorage backupStorage(VaultHome home,
-                                @Value("${vault.backup.endpoint:}") String endpoint,
-                                @Value("${vault.backup.access-key:}") String accessKey,
-                                @Value("${vault.backup.secret-key:}") String secretKey,
-                                @Value("${vault.backup.region:fr-par}") String region,
-                                @Value("${vault.backup.bucket:hds-vault-backup}") String bucket,
-                                @Value("${vault.backup.object-lock:30d}") Duration objectLock,
-                                @Value("${vault.storage.allowed-regions:fr-par,eu-west-3,fr-*}") String allowedRegions) {
-        EmbeddedS3Server server = null;
-        S3StoreConfig config;
-        if (endpoint.isBlank()) {
-            server = EmbeddedS3Server.start(home.root().resolve("backup-s3"));
-            config = S3StoreConfig.declared(server.endpoint(), server.credentials(), region);
-        } else {
-            config = S3StoreConfig.external(endpoint, new S3Credentials(accessKey, secretKey), region);
-        }
-        S3ObjectStore store = new S3ObjectStore(config.withResidency(ResidencyPolicy.parse(allowedRegions)));
+    /**
+     * The backup bucket, prepared at start-up. A store that does not answer does not stop the
+     * vault (backups fail loudly until it answers); one outside the allowed regions, or an
+     * external one without Object Lock that the operator did not accept, does.
+     */
+    @Bean
+    BackupStorage backupStorage(VaultStores stores, @Value("${vault.backup.object-lock:30d}") Duration objectLock) {
+        VaultStores.StoreBucket bucket = stores.bucket(StoresProperties.Role.BACKUP);
         try {
-            store.createBucket(bucket, BucketOptions.locked(objectLock));
-            log.warn("backup store ({}): {}", server != null ? "embedded, " + home.root().resolve("backup-s3") : endpoint,
-                    store.probe(bucket).describe());
-        } catch (RuntimeException e) {
-            // The vault serves without its backup target; backups fail loudly until it answers.
+            stores.prepare(StoresProperties.Role.BACKUP, BucketOptions.locked(objectLock));
+        } catch (StoreUnavailableException e) {
             log.error("backup store unavailable at start-up: {}", e.getMessage());
         }
-        return new BackupStorage(server, store, new BackupTarget(store, bucket));
+        return new BackupStorage(bucket.store(), new BackupTarget(bucket.store(), bucket.bucket()));
     }
 
     @Bean(destroyMethod = "close")
-    BackupService backupService(BackupStorage storage, DataSource db, JdbcTemplate jdbc, Keyring keyring, ObjectStore store,
+    BackupService backupService(BackupStorage storage, DataSource db, JdbcTemplate jdbc, Keyring keyring,
+                                @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket,
                                 VaultHome home, AuditTrail trail, fr.hdsvault.crypto.sign.Ed25519.SigningKey auditSigningKey,
                                 @Value("${vault.audit.site:single-node}") String site,
                                 @Value("${vault.backup.parallelism:8}") int parallelism,
@@ -98,10 +76,10 @@ public class BackupConfig {
                                 @Value("${vault.drill.scratch-dir:}") String scratchDir) {
         Clock clock = Clock.systemUTC();
         Path scratch = scratchDir.isBlank() ? home.root().resolve("drills") : Path.of(scratchDir);
-        RestoreDrill drill = new RestoreDrill(storage.target(), keyring, store, jdbc,
+        RestoreDrill drill = new RestoreDrill(storage.target(), keyring, objectBucket, jdbc,
                 auditSigningKey.publicKey(),
                 new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
-        VaultBackupSource source = new VaultBackupSource(db, keyring, store, VaultApplication.OBJECT_BUCKET, home, clock);
+        VaultBackupSource source = new VaultBackupSource(db, keyring, objectBucket.store(), objectBucket.bucket(), home, clock);
         return new BackupService(storage.target(), source, new JdbcLock(db, clock, lockTtl),
                 new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(home.vaultId(), site),
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);

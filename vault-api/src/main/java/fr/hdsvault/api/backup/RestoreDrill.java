@@ -8,7 +8,8 @@ import fr.hdsvault.backup.Progress;
 import fr.hdsvault.crypto.EncryptionContext;
 import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.Keyring;
-import fr.hdsvault.storage.ObjectStore;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,18 +40,18 @@ public final class RestoreDrill {
 
     private final BackupTarget target;
     private final Keyring liveKeyring;
-    private final ObjectStore liveStore;
+    private final VaultStores.StoreBucket live;
     private final JdbcTemplate liveJdbc;
     private final byte[] auditPublicKey;
     private final Settings settings;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
 
-    public RestoreDrill(BackupTarget target, Keyring liveKeyring, ObjectStore liveStore, JdbcTemplate liveJdbc,
+    public RestoreDrill(BackupTarget target, Keyring liveKeyring, VaultStores.StoreBucket live, JdbcTemplate liveJdbc,
                         byte[] auditPublicKey, Settings settings, Clock clock) {
         this.target = target;
         this.liveKeyring = liveKeyring;
-        this.liveStore = liveStore;
+        this.live = live;
         this.liveJdbc = liveJdbc;
         this.auditPublicKey = auditPublicKey;
         this.settings = settings;
@@ -74,8 +75,9 @@ public final class RestoreDrill {
                         .orElseThrow(() -> new BackupException("there is no complete backup set to drill"));
             }
             long t0 = System.nanoTime();
-            try (VaultRestore.Restored restored = VaultRestore.restore(target, setId, liveKeyring.rootKeyProvider(), scratch, null,
-                    null, null, auditPublicKey, settings.parallelism(), progress)) {
+            // Scratch space is local: embedded stores in the scratch directory, whatever the live vault's stores are.
+            try (VaultRestore.Restored restored = VaultRestore.restore(target, setId, liveKeyring.rootKeyProvider(), scratch,
+                    StoresProperties.embedded(), null, null, null, auditPublicKey, settings.parallelism(), progress)) {
                 rto = (System.nanoTime() - t0) / 1e9;
                 pointInTime = restored.manifest().pointInTime();
                 objects = restored.objects();
@@ -135,7 +137,8 @@ public final class RestoreDrill {
             EncryptionContext context = new EncryptionContext(VaultApplication.TENANT, v.type(), v.id(), String.valueOf(v.version()));
             byte[] restoredJson;
             try {
-                restoredJson = restoredEnvelopes.open(context, restored.store().getBytes(VaultApplication.OBJECT_BUCKET, v.objectKey()));
+                restoredJson = restoredEnvelopes.open(context, restored.objectBucket().store().getBytes(restored.objectBucket().bucket(),
+                        v.objectKey()));
             } catch (RuntimeException e) {
                 failures.add(new DrillReport.Failure("sample", v.objectKey(), "cannot be read from the restored vault"));
                 continue;
@@ -148,7 +151,7 @@ public final class RestoreDrill {
                 continue;
             }
             try {
-                byte[] liveJson = liveEnvelopes.open(context, liveStore.getBytes(VaultApplication.OBJECT_BUCKET, liveKey.get(0)));
+                byte[] liveJson = liveEnvelopes.open(context, live.store().getBytes(live.bucket(), liveKey.get(0)));
                 if (!Arrays.equals(liveJson, restoredJson)) {
                     failures.add(new DrillReport.Failure("sample", v.objectKey(), "differs from the live vault's same version"));
                 } else {

@@ -25,11 +25,8 @@ import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.crypto.root.OwnerOnlyFiles;
 import fr.hdsvault.crypto.root.RootKeyProvider;
 import fr.hdsvault.storage.BucketOptions;
-import fr.hdsvault.storage.ObjectStore;
-import fr.hdsvault.storage.ResidencyPolicy;
-import fr.hdsvault.storage.S3ObjectStore;
-import fr.hdsvault.storage.S3StoreConfig;
-import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -72,8 +69,8 @@ public final class VaultRestore {
     /** A restored vault's parts, open for checks (a drill), until closed. */
     public static final class Restored implements AutoCloseable {
         private final Path dir;
-        private final EmbeddedS3Server server;
-        private final S3ObjectStore store;
+        private final VaultStores stores;
+        private final VaultStores.StoreBucket objectBucket;
         private final SingleConnectionDataSource db;
         private final Keyring keyring;
         private final Manifest manifest;
@@ -86,11 +83,10 @@ public final class VaultRestore {
         private Duration took;
         private final Map<String, Duration> phases = new java.util.LinkedHashMap<>();
 
-        private Restored(Path dir, EmbeddedS3Server server, S3ObjectStore store, SingleConnectionDataSource db, Keyring keyring,
-                         Manifest manifest) {
+        private Restored(Path dir, VaultStores stores, SingleConnectionDataSource db, Keyring keyring, Manifest manifest) {
             this.dir = dir;
-            this.server = server;
-            this.store = store;
+            this.stores = stores;
+            this.objectBucket = stores.bucket(StoresProperties.Role.PRIMARY);
             this.db = db;
             this.keyring = keyring;
             this.manifest = manifest;
@@ -100,8 +96,9 @@ public final class VaultRestore {
             return dir;
         }
 
-        public ObjectStore store() {
-            return store;
+        /** The restored records' bucket. */
+        public VaultStores.StoreBucket objectBucket() {
+            return objectBucket;
         }
 
         public JdbcTemplate jdbc() {
@@ -189,8 +186,7 @@ public final class VaultRestore {
 
         @Override
         public void close() {
-            store.close();
-            server.close();
+            stores.close();
             db.destroy();
         }
     }
@@ -246,12 +242,14 @@ public final class VaultRestore {
     }
 
     /**
-     * Restores a set into {@code dir}, which must be empty or absent.
+     * Restores a set into {@code dir}, which must be empty or absent, and into the records and
+     * audit buckets that {@code stores} names (embedded ones in {@code dir} by default; external
+     * ones must hold no object yet).
      * @param indexUrl the index database, null for H2 in the directory; it must hold no vault schema yet
      * @param auditPublicKey the trusted audit checkpoint key, or null to trust the one in the set
      */
-    public static Restored restore(BackupTarget target, String setId, RootKeyProvider root, Path dir, String indexUrl,
-                                   String indexUser, String indexPassword, byte[] auditPublicKey, int parallelism,
+    public static Restored restore(BackupTarget target, String setId, RootKeyProvider root, Path dir, StoresProperties stores,
+                                   String indexUrl, String indexUser, String indexPassword, byte[] auditPublicKey, int parallelism,
                                    Progress progress) {
         long t0 = System.nanoTime();
         requireEmpty(dir);
@@ -261,28 +259,28 @@ public final class VaultRestore {
         String url = indexUrl != null ? indexUrl : home.h2Url();
         SingleConnectionDataSource db = new SingleConnectionDataSource(url, indexUrl == null ? "sa" : indexUser,
                 indexUrl == null ? "" : indexPassword, true);
-        EmbeddedS3Server server = null;
+        VaultStores opened = VaultStores.of(stores, home);
         Restored restored = null;
         try {
             requireNoSchema(db);
-            server = EmbeddedS3Server.start(home.s3());
-            S3ObjectStore store = new S3ObjectStore(S3StoreConfig.declared(server.endpoint(), server.credentials(), "fr-par")
-                    .withResidency(ResidencyPolicy.parse("fr-par")));
-            restored = new Restored(home.root(), server, store, db, keys.keyring(), set.manifest());
+            opened.prepare(StoresProperties.Role.PRIMARY, BucketOptions.versioned());
+            opened.prepare(StoresProperties.Role.AUDIT, BucketOptions.locked(Duration.ofDays(3650)));
+            VaultStores.StoreBucket audit = opened.bucket(StoresProperties.Role.AUDIT);
+            restored = new Restored(home.root(), opened, db, keys.keyring(), set.manifest());
+            requireNoObjects(restored.objectBucket());
+            requireNoObjects(audit);
             EnvelopeCipher envelopes = new EnvelopeCipher(keys.keyring());
             long lap = restored.lap("keys", t0);
             restored.rows = loadIndex(set, envelopes, db, progress);
             lap = restored.lap("index", lap);
             writeHomeFiles(set, envelopes, home);
-            store.createBucket(VaultApplication.OBJECT_BUCKET, BucketOptions.versioned());
-            store.createBucket(AuditConfig.AUDIT_BUCKET, BucketOptions.locked(Duration.ofDays(3650)));
-            writeAuditCheckpoints(set, store);
+            writeAuditCheckpoints(set, audit);
             copyObjects(set, envelopes, restored, parallelism, progress);
             lap = restored.lap("objects", lap);
             byte[] auditKey = auditPublicKey != null ? auditPublicKey
                     : AuditKeys.readPublic(home.keys().resolve(AuditKeys.PUBLIC_FILE));
-            restored.audit = new AuditVerifier(new JdbcTemplate(db), auditKey, AuditConfig.KEY_NAME, store,
-                    AuditConfig.AUDIT_BUCKET).verify();
+            restored.audit = new AuditVerifier(new JdbcTemplate(db), auditKey, AuditConfig.KEY_NAME, audit.store(),
+                    audit.bucket()).verify();
             restored.lap("audit", lap);
             restored.took = Duration.ofNanos(System.nanoTime() - t0);
             return restored;
@@ -290,15 +288,20 @@ public final class VaultRestore {
             if (restored != null) {
                 restored.close();
             } else {
-                if (server != null) {
-                    server.close();
-                }
+                opened.close();
                 db.destroy();
             }
             if (e instanceof BackupException b) {
                 throw b;
             }
             throw new BackupException("restore of " + setId + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** An external bucket that already holds records is another vault's, or a half-done restore's: never mixed. */
+    private static void requireNoObjects(VaultStores.StoreBucket bucket) {
+        if (!bucket.store().list(bucket.bucket(), null, null, 1).objects().isEmpty()) {
+            throw new BackupException("restore needs empty buckets; " + bucket.describe() + " holds objects");
         }
     }
 
@@ -384,12 +387,12 @@ public final class VaultRestore {
         }
     }
 
-    private static void writeAuditCheckpoints(SetReader set, ObjectStore store) {
+    private static void writeAuditCheckpoints(SetReader set, VaultStores.StoreBucket audit) {
         String text = new String(set.itemBytes(VaultBackupSource.AUDIT_CHECKPOINTS), StandardCharsets.US_ASCII);
         for (String line : text.split("\n")) {
             if (!line.isBlank()) {
                 String[] parts = line.split(" ");
-                store.put(AuditConfig.AUDIT_BUCKET, AuditCheckpoints.objectName(Long.parseLong(parts[0])),
+                audit.store().put(audit.bucket(), AuditCheckpoints.objectName(Long.parseLong(parts[0])),
                         Base64.getDecoder().decode(parts[1]), Map.of());
             }
         }
@@ -428,7 +431,7 @@ public final class VaultRestore {
                                         "does not open under its keys (authentication failed: tampered, swapped or wrong key)"));
                                 return;
                             }
-                            restored.store.put(VaultApplication.OBJECT_BUCKET, entry.key(), content, Map.of());
+                            restored.objectBucket.store().put(restored.objectBucket.bucket(), entry.key(), content, Map.of());
                             bytes.addAndGet(content.length);
                         }
                     } catch (SetReader.ObjectFault e) {

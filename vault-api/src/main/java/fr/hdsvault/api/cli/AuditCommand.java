@@ -4,9 +4,8 @@ import fr.hdsvault.api.audit.AuditConfig;
 import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.audit.AuditVerifier;
 import fr.hdsvault.api.home.VaultHome;
-import fr.hdsvault.storage.S3ObjectStore;
-import fr.hdsvault.storage.S3StoreConfig;
-import fr.hdsvault.storage.embedded.EmbeddedS3Server;
+import fr.hdsvault.api.storage.StoresProperties;
+import fr.hdsvault.api.storage.VaultStores;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +33,9 @@ public final class AuditCommand {
 
         @Mixin
         DataDirOption dataDir;
+
+        @Mixin
+        ConfigOptions config;
 
         @Option(names = "--index-url", paramLabel = "JDBC",
                 description = "The index database (default: the data directory's H2; or $VAULT_INDEX_URL).")
@@ -70,12 +72,13 @@ public final class AuditCommand {
             SingleConnectionDataSource db = new SingleConnectionDataSource(url,
                     h2 ? "sa" : System.getenv().getOrDefault("VAULT_INDEX_USER", ""),
                     h2 ? "" : System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""), true);
-            // The audit bucket is read through the S3 API, as the vault reads it: here the data directory's embedded store.
-            try (EmbeddedS3Server s3 = EmbeddedS3Server.start(home.s3());
-                 S3ObjectStore store = new S3ObjectStore(S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par"))) {
+            // The audit bucket is read through the S3 API, as the vault reads it: the configured store (external, or the
+            // data directory's embedded one), its region checked first. No root key is needed: only the public key.
+            try (VaultStores stores = VaultStores.of(config.bind(dir, "vault.stores", StoresProperties.class), home)) {
+                VaultStores.StoreBucket audit = stores.requireResident(StoresProperties.Role.AUDIT);
                 AuditVerifier.Result result = new AuditVerifier(new JdbcTemplate(db),
                         AuditKeys.readPublic(publicKey != null ? publicKey : home.keys().resolve(AuditKeys.PUBLIC_FILE)),
-                        AuditConfig.KEY_NAME, store, AuditConfig.AUDIT_BUCKET).verify(trusted);
+                        AuditConfig.KEY_NAME, audit.store(), audit.bucket()).verify(trusted);
                 (result.ok() ? spec.commandLine().getOut() : spec.commandLine().getErr()).println(result.message());
                 spec.commandLine().getOut().flush();
                 spec.commandLine().getErr().flush();

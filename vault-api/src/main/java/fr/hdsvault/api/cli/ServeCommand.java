@@ -22,6 +22,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     DataDirOption dataDir;
 
+    @Mixin
+    ConfigOptions config;
+
     @Option(names = "--port", paramLabel = "N", description = "HTTPS port (default: $VAULT_PORT or 8443; 0 for a free port).")
     Integer port;
 
@@ -39,7 +42,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        context = start(dataDir.resolve(), port(), bind, indexUrl());
+        context = start(dataDir.resolve(), port(), bind, indexUrl(), Map.of(), config);
         return 0;
     }
 
@@ -102,6 +105,15 @@ public final class ServeCommand implements Callable<Integer> {
     /** @param settings further properties (e.g. {@code vault.security.*}), over the defaults */
     public static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl,
                                                        Map<String, Object> settings) throws Exception {
+        return start(dir, port, bind, indexUrl, settings, null);
+    }
+
+    /**
+     * @param settings further properties over the defaults (below the environment and the configuration file)
+     * @param config   the configuration file and options, or null
+     */
+    static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl,
+                                                Map<String, Object> settings, ConfigOptions config) throws Exception {
         VaultHome home = VaultHome.prepare(dir);
         char[] tlsPassword = home.localSecret("tls-keystore");
         DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
@@ -128,6 +140,9 @@ public final class ServeCommand implements Callable<Integer> {
         app.addListeners((org.springframework.context.ApplicationListener<
                 org.springframework.boot.context.event.ApplicationStartingEvent>) event -> warmUpFhirModel());
         app.setDefaultProperties(properties);
+        if (config != null) {
+            app.addInitializers(context -> config.applyTo(context.getEnvironment(), home.root()));
+        }
         return app.run();
     }
 }

@@ -35,7 +35,7 @@ import org.springframework.security.web.access.intercept.AuthorizationFilter;
  *   <li>{@code /fhir/**}: practitioners, patients and auditors (what each may see is decided per
  *       resource by {@link AccessPolicy}); operators never reach a clinical resource;</li>
  *   <li>{@code /admin/audit/**}: auditors (checkpoints, proofs);</li>
- *   <li>{@code /admin/**}: operators (backups, drills);</li>
+ *   <li>{@code /admin/**}: operators (backups, drills, the root key);</li>
  *   <li>everything else: authenticated.</li>
  * </ul>
  * Tokens come from the configured OpenID Connect provider, or else from the single-node issuer;
