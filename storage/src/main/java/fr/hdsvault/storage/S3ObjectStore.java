@@ -18,7 +18,6 @@ import io.minio.Result;
 import io.minio.SetBucketVersioningArgs;
 import io.minio.SetObjectLockConfigurationArgs;
 import io.minio.StatObjectArgs;
-import io.minio.StatObjectResponse;
 import io.minio.messages.Item;
 import io.minio.messages.ObjectLockConfiguration;
 import io.minio.messages.RetentionDurationDays;
@@ -71,7 +70,8 @@ public final class S3ObjectStore implements ObjectStore {
     private final S3StoreConfig config;
     private final S3Requests requests;
     private final MinioClient client;
-    private final RegionLookup regionLookup;
+    private final SdkAccess raw;
+    private final SdkAccess regionLookup;
     private final Set<String> residentBuckets = ConcurrentHashMap.newKeySet();
 
     public S3ObjectStore(S3StoreConfig config) {
@@ -84,9 +84,15 @@ public final class S3ObjectStore implements ObjectStore {
                 .region(config.region())
                 .httpClient(http)
                 .build();
+        this.raw = new SdkAccess(MinioAsyncClient.builder()
+                .endpoint(config.endpoint())
+                .credentials(config.credentials().accessKey(), config.credentials().secretKey())
+                .region(config.region())
+                .httpClient(http)
+                .build());
         // The main client has its region configured, so it never asks where a bucket is; this
         // one has none, so the SDK asks the server (GetBucketLocation).
-        this.regionLookup = config.regionDeclared() ? null : new RegionLookup(MinioAsyncClient.builder()
+        this.regionLookup = config.regionDeclared() ? null : new SdkAccess(MinioAsyncClient.builder()
                 .endpoint(config.endpoint())
                 .credentials(config.credentials().accessKey(), config.credentials().secretKey())
                 .httpClient(http)
@@ -157,10 +163,20 @@ public final class S3ObjectStore implements ObjectStore {
     }
 
     private void makeBucket(String bucket, boolean objectLock) {
-        call("create-bucket", bucket, null, () -> {
-            client.makeBucket(MakeBucketArgs.builder().bucket(bucket).region(config.region()).objectLock(objectLock).build());
-            return null;
-        });
+        try {
+            call("create-bucket", bucket, null, () -> {
+                client.makeBucket(MakeBucketArgs.builder().bucket(bucket).region(config.region()).objectLock(objectLock).build());
+                return null;
+            });
+        } catch (StoreRequestException e) {
+            if ("InvalidLocationConstraint".equals(e.errorCode()) || "IllegalLocationConstraintException".equals(e.errorCode())) {
+                // The server serves another region than the one the vault asked for: nothing is created there.
+                throw new ResidencyViolationException("the server at " + config.endpoint() + " refused to create bucket " + bucket
+                        + " in region '" + config.region() + "' (" + e.errorCode() + "): it serves another region; the vault "
+                        + "stores health data only in [" + config.residency() + "]");
+            }
+            throw e;
+        }
     }
 
     @Override
@@ -332,15 +348,28 @@ public final class S3ObjectStore implements ObjectStore {
                 .bucket(bucket).object(key).offset(offset).length(length).build()));
     }
 
+    /**
+     * A HEAD, its headers read here: the SDK's own stat parses Object Lock dates with
+     * millisecond precision only and fails on servers that send nanoseconds (Ceph RGW does, for
+     * every locked object), which would make every locked object unreadable to the backup.
+     */
     @Override
     public Optional<ObjectInfo> stat(String bucket, String key) {
         requireResident(bucket);
         try {
-            StatObjectResponse s = call("stat", bucket, key, () -> client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build()));
+            okhttp3.Headers h = call("stat", bucket, key, () -> raw.head(bucket, key));
             Map<String, String> meta = new HashMap<>();
-            s.userMetadata().forEach((k, v) -> meta.put(k.toLowerCase(Locale.ROOT), v));
-            return Optional.of(new ObjectInfo(key, s.size(), meta.get(SHA256_METADATA), s.etag(),
-                    s.lastModified() == null ? null : s.lastModified().toInstant(), meta));
+            for (String name : h.names()) {
+                String lower = name.toLowerCase(Locale.ROOT);
+                if (lower.startsWith("x-amz-meta-")) {
+                    meta.put(lower.substring("x-amz-meta-".length()), h.get(name));
+                }
+            }
+            String length = h.get("Content-Length");
+            String etag = h.get("ETag");
+            java.util.Date modified = h.getDate("Last-Modified");
+            return Optional.of(new ObjectInfo(key, length == null ? -1 : Long.parseLong(length), meta.get(SHA256_METADATA),
+                    etag == null ? null : etag.replace("\"", ""), modified == null ? null : modified.toInstant(), meta));
         } catch (ObjectNotFoundException e) {
             return Optional.empty();
         }
@@ -540,14 +569,26 @@ public final class S3ObjectStore implements ObjectStore {
         }
     }
 
-    /** Exposes the SDK's GetBucketLocation lookup, which it keeps protected. */
-    private static final class RegionLookup extends MinioAsyncClient {
-        RegionLookup(MinioAsyncClient configured) {
+    /** Exposes what the SDK keeps protected: GetBucketLocation, and a HEAD whose headers are left to us. */
+    private static final class SdkAccess extends MinioAsyncClient {
+        SdkAccess(MinioAsyncClient configured) {
             super(configured);
         }
 
         String locate(String bucket) throws Exception {
             return getRegion(bucket, null);
+        }
+
+        okhttp3.Headers head(String bucket, String key) throws Exception {
+            try (okhttp3.Response r = executeHeadAsync(StatObjectArgs.builder().bucket(bucket).object(key).build(), null, null).get()) {
+                return r.headers();
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable cause = e.getCause(); // the SDK wraps its typed errors in CompletionExceptions
+                while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+                    cause = cause.getCause();
+                }
+                throw cause instanceof Exception typed ? typed : e;
+            }
         }
     }
 }
