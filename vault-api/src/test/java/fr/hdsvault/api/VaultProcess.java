@@ -43,26 +43,49 @@ final class VaultProcess implements AutoCloseable {
      * {@code serve --data-dir home} on a free port, and waits until it is ready.
      */
     static VaultProcess start(Path home, Class<?> mainClass, List<String> jvmOptions, String... serveOptions) throws Exception {
+        return start(home, mainClass, jvmOptions, java.util.Map.of(), serveOptions);
+    }
+
+    /** The same, with environment variables for the vault (secrets: PINs, S3 keys). */
+    static VaultProcess start(Path home, Class<?> mainClass, List<String> jvmOptions, java.util.Map<String, String> env,
+                              String... serveOptions) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                mainClass.getName(), "serve", "--data-dir", home.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1"));
-        command.addAll(List.of(serveOptions));
         Path log = home.resolveSibling(home.getFileName() + ".log");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        builder.environment().put("VAULT_INDEX_USER", "sa"); // for an explicit H2 --index-url
-        Process process = builder.start();
+        Process process = launch(home, port, mainClass, jvmOptions, env, log, serveOptions);
         try {
             return new VaultProcess(home, port, process, log);
         } catch (Throwable e) {
             process.destroyForcibly();
             throw e;
         }
+    }
+
+    private static Process launch(Path home, int port, Class<?> mainClass, List<String> jvmOptions, java.util.Map<String, String> env,
+                                  Path log, String... serveOptions) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                mainClass.getName(), "serve", "--data-dir", home.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1"));
+        command.addAll(List.of(serveOptions));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().put("VAULT_INDEX_USER", "sa"); // for an explicit H2 --index-url
+        builder.environment().putAll(env);
+        return builder.start();
+    }
+
+    /** Starts a vault that must refuse to start; returns what it wrote before it exited (non-zero). */
+    static String startRefused(Path home, List<String> jvmOptions, java.util.Map<String, String> env, String... serveOptions)
+            throws Exception {
+        Path log = home.resolveSibling(home.getFileName() + ".log");
+        Process process = launch(home, 0, VaultMain.class, jvmOptions, env, log, serveOptions);
+        assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("the vault exited").isTrue();
+        String output = Files.readString(log);
+        assertThat(process.exitValue()).as("exit status of a refused start: %s", output).isNotZero();
+        return output;
     }
 
     /** SIGKILL: the process gets no chance to flush, close or release anything. */
