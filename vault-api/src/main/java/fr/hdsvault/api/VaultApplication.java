@@ -29,6 +29,7 @@ import fr.hdsvault.api.storage.StoresProperties;
 import fr.hdsvault.api.storage.VaultStores;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import fr.hdsvault.api.index.IndexDurability;
+import fr.hdsvault.api.index.IndexStatistics;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.VaultRepository;
 import fr.hdsvault.api.resources.BundleProcessor;
@@ -121,6 +122,12 @@ public class VaultApplication {
         IndexDurability durability = IndexDurability.of(dataSource); // connected: H2 has created its files by now
         home.restrictIndexFiles();
         return durability;
+    }
+
+    /** PostgreSQL's planner statistics of the index tables, kept fresh by the vault itself (autovacuum may be off). */
+    @Bean(destroyMethod = "close")
+    IndexStatistics indexStatistics(javax.sql.DataSource dataSource) {
+        return IndexStatistics.start(dataSource);
     }
 
     @Bean

@@ -202,6 +202,30 @@ class StrictFhirTest {
         assertThat(refused(400, "GET", "/fhir/Patient/" + id + "/_history?_at=gt2000-01-01", null)).contains("_at");
     }
 
+    /** HAPI links a history's pages by _offset: every next link the vault gives must be one it accepts, to the last page. */
+    @Test
+    void historyPagesFollowTheirNextLinksToTheEnd() throws Exception {
+        String id = create("Patient", patient("Paged", "strict-paged"));
+        String body = patient("Paged", "strict-paged").replace("{\"resourceType\":\"Patient\",", "{\"resourceType\":\"Patient\",\"id\":\""
+                + id + "\",");
+        for (int v = 2; v <= 2 * MAX_PAGE + 1; v++) {
+            assertThat(vault.send("PUT", "/fhir/Patient/" + id, token, body.replace("Paged", "Paged-" + v)).statusCode()).isEqualTo(200);
+        }
+        for (String first : List.of("/fhir/Patient/" + id + "/_history", "/fhir/Patient/_history?_since=" + Instant.now().minusSeconds(60))) {
+            List<String> etags = new java.util.ArrayList<>();
+            String next = first;
+            while (next != null) {
+                Bundle page = bundle(next);
+                page.getEntry().forEach(e -> etags.add(page.getType() + e.getResponse().getEtag() + e.getFullUrl()));
+                next = page.getLink(Bundle.LINK_NEXT) == null ? null
+                        : page.getLink(Bundle.LINK_NEXT).getUrl().replaceFirst("^https://[^/]+", "");
+            }
+            assertThat(etags).as(first).hasSizeGreaterThanOrEqualTo(2 * MAX_PAGE + 1).doesNotHaveDuplicates();
+        }
+        assertThat(refused(400, "GET", "/fhir/Patient/_history?_offset=-1", null)).contains("_offset");
+        assertThat(refused(400, "GET", "/fhir/Patient?_offset=2", null)).contains("_offset");
+    }
+
     @Test
     void searchsetsAndEverythingMarkEachEntrysSearchMode() throws Exception {
         Bundle search = bundle("/fhir/Observation?patient=" + alice);

@@ -9,6 +9,7 @@ import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.audit.AuditCheckpoints;
 import fr.hdsvault.api.audit.AuditVerifier;
 import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.index.IndexStatistics;
 import fr.hdsvault.backup.BackupException;
 import fr.hdsvault.backup.BackupTarget;
 import fr.hdsvault.backup.BackupVerifier;
@@ -362,6 +363,7 @@ public final class VaultRestore {
             }
         }
         Flyway.configure().dataSource(db).locations("classpath:db/migration").load().migrate();
+        IndexStatistics.analyzeAll(db); // a bulk load: without statistics, PostgreSQL would plan the first queries blind
         return rows;
     }
 

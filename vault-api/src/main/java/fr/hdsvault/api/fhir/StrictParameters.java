@@ -34,7 +34,8 @@ public final class StrictParameters {
     private static final Set<String> COMMON = Set.of("_format", "_pretty", "_summary", "_elements");
     private static final Set<String> PAGING = Set.of(Constants.PARAM_PAGINGACTION, Constants.PARAM_PAGINGOFFSET, "_count",
             Constants.PARAM_BUNDLETYPE);
-    private static final Set<String> HISTORY = Set.of("_since", "_at", "_count");
+    /** History pages: HAPI links a history's next pages by {@code _offset}, not by stored result pages. */
+    private static final Set<String> HISTORY = Set.of("_since", "_at", "_count", Constants.PARAM_OFFSET);
     private static final Set<String> EVERYTHING = Set.of("_count");
     private static final Set<String> SUMMARY = Set.of("true", "false", "text", "data", "count");
     private static final Set<String> TOTAL = Set.of("none", "estimate", "accurate");
@@ -196,6 +197,11 @@ public final class StrictParameters {
                     }
                     if (count < 0) {
                         return "_count takes a whole number from 0 to " + maxPageSize;
+                    }
+                }
+                case Constants.PARAM_OFFSET -> {
+                    if (!v.matches("\\d{1,9}")) {
+                        return "_offset takes a whole number from 0";
                     }
                 }
                 case "_summary" -> {

@@ -17,12 +17,22 @@ public abstract class CallerBoundResults<T> implements IBundleProvider {
 
     private final List<T> matches;
     private final Integer pageSize;
+    private final int offset;
     private final String owner = AccessPolicy.currentCaller().grantKey();
     private final Instant published = Instant.now();
 
     protected CallerBoundResults(List<T> matches, Integer pageSize) {
+        this(matches, pageSize, 0);
+    }
+
+    /**
+     * @param offset where the requested page starts: HAPI pages histories by {@code _offset} and
+     *               reads each page from index 0 of the provider it is given
+     */
+    protected CallerBoundResults(List<T> matches, Integer pageSize, int offset) {
         this.matches = List.copyOf(matches);
         this.pageSize = pageSize;
+        this.offset = Math.max(0, offset);
     }
 
     /** Loads (fetches, decrypts) these matches, in order. */
@@ -34,7 +44,9 @@ public abstract class CallerBoundResults<T> implements IBundleProvider {
 
     @Override
     public final List<IBaseResource> getResources(int fromIndex, int toIndex) {
-        return load(matches.subList(Math.min(fromIndex, matches.size()), Math.min(toIndex, matches.size())));
+        long from = Math.min((long) offset + fromIndex, matches.size());
+        long to = Math.min((long) offset + toIndex, matches.size());
+        return load(matches.subList((int) from, (int) Math.max(from, to)));
     }
 
     @Override

@@ -21,6 +21,14 @@ import org.springframework.jdbc.core.JdbcTemplate;
 public final class ResourceSearch {
 
     public static final int MAX_MATCHES = 10_000;
+    /**
+     * Ends the sub-query of a negative check on each candidate's tokens (:not, :missing=true):
+     * "offset 0" keeps PostgreSQL from turning it into an anti-join over the whole token table (a
+     * hash join that reads every token of the type); it stays one index probe per candidate,
+     * whatever the statistics say. Positive checks stay joins: the planner may drive the search
+     * from whichever clause is the most selective.
+     */
+    private static final String PROBE = " offset 0";
 
     private final JdbcTemplate jdbc;
     private final String tenant;
@@ -101,12 +109,14 @@ public final class ResourceSearch {
         } else if (clause instanceof SearchCriteria.Tokens tokens) {
             sql.append(tokens.negated() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
                     + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ? "
-                    + "and t.token in (").append(placeholders(tokens.anyOf().size())).append("))");
+                    + "and t.token in (").append(placeholders(tokens.anyOf().size())).append(")")
+                    .append(tokens.negated() ? PROBE : "").append(')');
             args.add(tokens.param());
             args.addAll(tokens.anyOf());
         } else if (clause instanceof SearchCriteria.Missing missing) {
             sql.append(missing.missing() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
-                    + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ?)");
+                    + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ?")
+                    .append(missing.missing() ? PROBE : "").append(')');
             args.add(missing.param());
         }
     }
@@ -120,20 +130,13 @@ public final class ResourceSearch {
         if (id != null) {
             FhirIds.require(id);
         }
-        StringBuilder inner = new StringBuilder("select resource_id, version_id, deleted, last_updated, compartment");
-        List<Object> args = new ArrayList<>();
-        if (window.atFrom() != null || window.atTo() != null) {
-            // How long each version stayed current: until the next version of the same resource.
-            inner.append(", lead(last_updated) over (partition by resource_id order by version_id) as superseded");
-        }
-        inner.append(" from resource_version where tenant = ? and resource_type = ?");
-        args.addAll(List.of(tenant, type));
+        StringBuilder sql = new StringBuilder("select h.resource_id, h.version_id, h.deleted, h.last_updated from resource_version h "
+                + "where h.tenant = ? and h.resource_type = ?");
+        List<Object> args = new ArrayList<>(List.of(tenant, type));
         if (id != null) {
-            inner.append(" and resource_id = ?");
+            sql.append(" and h.resource_id = ?");
             args.add(id);
         }
-        StringBuilder sql = new StringBuilder("select resource_id, version_id, deleted, last_updated from (").append(inner)
-                .append(") h where 1 = 1");
         if (window.since() != null) {
             sql.append(" and h.last_updated >= ?");
             args.add(utc(window.since()));
@@ -143,7 +146,10 @@ public final class ResourceSearch {
             args.add(utc(window.atTo()));
         }
         if (window.atFrom() != null) {
-            sql.append(" and (h.superseded is null or h.superseded > ?)");
+            // Current at some time from atFrom: no later version of the resource had replaced it by then. A probe of the
+            // primary key per version, so that the versions are walked by time through an index, newest first.
+            sql.append(" and not exists (select 1 from resource_version n where n.tenant = h.tenant and n.resource_type = "
+                    + "h.resource_type and n.resource_id = h.resource_id and n.version_id > h.version_id and n.last_updated <= ?)");
             args.add(utc(window.atFrom()));
         }
         args.addAll(restrictTo(visibility, "h.compartment", sql));

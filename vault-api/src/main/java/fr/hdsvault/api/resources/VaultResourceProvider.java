@@ -6,6 +6,7 @@ import ca.uhn.fhir.rest.annotation.Count;
 import ca.uhn.fhir.rest.annotation.Create;
 import ca.uhn.fhir.rest.annotation.Delete;
 import ca.uhn.fhir.rest.annotation.History;
+import ca.uhn.fhir.rest.annotation.Offset;
 import ca.uhn.fhir.rest.annotation.IdParam;
 import ca.uhn.fhir.rest.annotation.OptionalParam;
 import ca.uhn.fhir.rest.annotation.Read;
@@ -251,16 +252,17 @@ public final class VaultResourceProvider implements IResourceProvider {
 
     /** Instance history: every version the caller may see, deletions included, newest first, paged. */
     @History
-    public IBundleProvider history(@IdParam IIdType id, @Since Date since, @At DateRangeParam at, @Count Integer count) {
+    public IBundleProvider history(@IdParam IIdType id, @Since Date since, @At DateRangeParam at, @Count Integer count,
+                                   @Offset Integer offset) {
         return new VaultSearchResults(repository, loaders, search.history(typeName, id.getIdPart(), window(since, at),
-                access.visibility(typeName, Permission.READ)), count);
+                access.visibility(typeName, Permission.READ)), count, offset == null ? 0 : offset);
     }
 
     /** Type history: every version of every resource of the type, deletions included, newest first, paged. */
     @History
-    public IBundleProvider typeHistory(@Since Date since, @At DateRangeParam at, @Count Integer count) {
+    public IBundleProvider typeHistory(@Since Date since, @At DateRangeParam at, @Count Integer count, @Offset Integer offset) {
         return new VaultSearchResults(repository, loaders, search.history(typeName, null, window(since, at),
-                access.visibility(typeName, Permission.SEARCH)), count);
+                access.visibility(typeName, Permission.SEARCH)), count, offset == null ? 0 : offset);
     }
 
     /** {@code _since} (an instant) and {@code _at} (a date at its precision: the versions current at some time during it). */

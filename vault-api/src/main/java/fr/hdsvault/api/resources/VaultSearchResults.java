@@ -15,7 +15,12 @@ final class VaultSearchResults extends CallerBoundResults<VersionRef> {
     private final ExecutorService loaders;
 
     VaultSearchResults(VaultRepository repository, ExecutorService loaders, List<VersionRef> versions, Integer pageSize) {
-        super(versions, pageSize);
+        this(repository, loaders, versions, pageSize, 0);
+    }
+
+    /** A page of a history, from {@code offset} (HAPI links history pages by {@code _offset}). */
+    VaultSearchResults(VaultRepository repository, ExecutorService loaders, List<VersionRef> versions, Integer pageSize, int offset) {
+        super(versions, pageSize, offset);
         this.repository = repository;
         this.loaders = loaders;
     }
