@@ -59,15 +59,17 @@ public final class AuditFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        if (trail.failing() && !"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
-            // The trail just failed: refuse a change before it happens rather than store it unrecorded.
-            // Reads still go through the full path; the first one recorded again clears this state.
-            OperationOutcomes.write(fhir, response, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
-                    OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT, UNAVAILABLE));
-            return;
-        }
         AuditContext context = AuditContext.attach(request);
         ContentCachingResponseWrapper held = new ContentCachingResponseWrapper(response);
+        if (trail.failing() && !"GET".equals(request.getMethod()) && !"HEAD".equals(request.getMethod())) {
+            // The trail just failed: refuse a change before it happens rather than store it unrecorded. The refusal
+            // itself is recorded when the trail can be written again, which also ends this state: write-only traffic
+            // recovers as soon as the database answers, without waiting for a read.
+            OperationOutcomes.write(fhir, held, HttpServletResponse.SC_SERVICE_UNAVAILABLE,
+                    OperationOutcomes.error(OperationOutcome.IssueType.TRANSIENT, UNAVAILABLE));
+            record(request, response, held, context, false);
+            return;
+        }
         boolean failed = false;
         try {
             chain.doFilter(request, held);

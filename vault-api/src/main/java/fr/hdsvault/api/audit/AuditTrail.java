@@ -62,6 +62,8 @@ public final class AuditTrail implements AutoCloseable {
     private volatile boolean running = true;
     /** Whether the last commit failed: writes are then refused before they change anything. */
     private volatile boolean failing;
+    /** Whether the tree must be compared with the stored events before the next group (after a failed commit). */
+    private boolean resync;
     private long checkpointedSize;
     private Instant lastCheckpoint;
     private Instant lastPrune = Instant.EPOCH;
@@ -141,6 +143,9 @@ public final class AuditTrail implements AutoCloseable {
                 return;
             } catch (RuntimeException e) {
                 failing = true;
+                // The database may have committed the group even though the answer was lost (a connection broken
+                // after the commit): before the next group, the tree catches up with what is stored.
+                resync = true;
                 log.error("audit trail write failed: {}", e.getClass().getName());
                 batch.forEach(p -> p.done().completeExceptionally(e));
                 batch.clear();
@@ -149,6 +154,9 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     private void commit(List<Pending> batch) {
+        if (resync) {
+            catchUp();
+        }
         long first;
         synchronized (this) {
             first = tree.size();
@@ -179,6 +187,23 @@ public final class AuditTrail implements AutoCloseable {
         }
         failing = false;
         batch.forEach(p -> p.done().complete(null));
+    }
+
+    /** Appends to the tree the events stored beyond it: a group committed whose acknowledgement was lost. */
+    private void catchUp() {
+        long size;
+        synchronized (this) {
+            size = tree.size();
+        }
+        List<byte[]> stored = jdbc.query("select leaf_hash from audit_event where seq >= ? order by seq", (rs, n) -> rs.getBytes(1),
+                size);
+        synchronized (this) {
+            stored.forEach(tree::append);
+        }
+        if (!stored.isEmpty()) {
+            log.warn("audit trail: {} events committed by a failed group were found stored and are kept in the log", stored.size());
+        }
+        resync = false;
     }
 
     private void maybeCheckpoint() {

@@ -32,13 +32,18 @@ public final class ExceptionOutcomes {
     @Hook(Pointcut.SERVER_PRE_PROCESS_OUTGOING_EXCEPTION)
     public BaseServerResponseException outcome(RequestDetails request, Throwable thrown) {
         DataFormatException badInput = cause(thrown, DataFormatException.class);
+        String outage = Incidents.unavailable(thrown);
         BaseServerResponseException e = thrown instanceof BaseServerResponseException b && (badInput == null || b.getStatusCode() < 500)
+                && (outage == null || b.getStatusCode() < 500)
                 ? b
                 // HAPI fails with an unchecked DataFormatException on some malformed parameter values: the client's error.
                 : badInput != null ? new InvalidRequestException(badInput.getMessage())
+                : outage != null ? new VaultUnavailableException(outage)
                 : new InternalErrorException(SERVER_ERROR, thrown);
         int status = e.getStatusCode();
-        if (status >= 500 && !(e instanceof VaultServerException)) {
+        if (e instanceof VaultUnavailableException) {
+            log.warn("FHIR {} answered 503: {}", request.getRestOperationType(), e.getMessage());
+        } else if (status >= 500 && !(e instanceof VaultServerException)) {
             log.error("FHIR {} failed with HTTP {}: {}", request.getRestOperationType(), status, Incidents.describe(thrown));
             e = new InternalErrorException(SERVER_ERROR);
         }

@@ -16,6 +16,30 @@ public final class Incidents {
     private Incidents() {
     }
 
+    /**
+     * What the client may read when a request failed because a service the vault depends on is
+     * out (the index database, the object store): an outage, answered 503 so that clients and
+     * load balancers retry, not a 500; null when the failure is something else.
+     */
+    public static String unavailable(Throwable e) {
+        Set<Throwable> seen = new HashSet<>();
+        for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
+            if (t instanceof org.springframework.dao.DataAccessResourceFailureException
+                    || t instanceof org.springframework.dao.TransientDataAccessResourceException
+                    || t instanceof org.springframework.dao.RecoverableDataAccessException
+                    || t instanceof org.springframework.transaction.CannotCreateTransactionException
+                    || t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLRecoverableException
+                    || t instanceof java.sql.SQLException sql && sql.getSQLState() != null
+                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+                return "The index database is unavailable; retry later";
+            }
+            if (t instanceof fr.hdsvault.storage.StoreUnavailableException) {
+                return "The object store is unavailable; retry later";
+            }
+        }
+        return null;
+    }
+
     public static String describe(Throwable e) {
         List<String> parts = new ArrayList<>();
         Set<Throwable> seen = new HashSet<>();

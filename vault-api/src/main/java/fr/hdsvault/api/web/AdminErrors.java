@@ -49,6 +49,13 @@ public class AdminErrors {
 
     @ExceptionHandler(Exception.class)
     ResponseEntity<String> other(Exception e) {
+        String outage = fr.hdsvault.api.fhir.Incidents.unavailable(e);
+        if (outage != null) {
+            log.warn("admin request answered 503: {}", outage);
+            ResponseEntity<String> answer = outcome(503, outage);
+            return ResponseEntity.status(503).headers(answer.getHeaders())
+                    .header("Retry-After", fr.hdsvault.api.fhir.VaultUnavailableException.RETRY_AFTER_SECONDS).body(answer.getBody());
+        }
         if (e instanceof ErrorResponse known && known.getStatusCode().value() < 500) { // Spring's own 4xx: not found, not readable...
             return outcome(known.getStatusCode().value(), "The request was refused (HTTP " + known.getStatusCode().value() + ")");
         }
