@@ -9,10 +9,26 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
-/** Writes secrets to disk: owner-only rights from the first byte, flushed, then renamed into place atomically. */
+/**
+ * Secrets on disk: written with owner-only rights from the first byte, flushed, then renamed
+ * into place atomically; read only when nobody but their owner may read them (as ssh refuses a
+ * private key with loose rights).
+ */
 public final class OwnerOnlyFiles {
 
     private OwnerOnlyFiles() {
+    }
+
+    /** Refuses a secret file that its group or others may read or write. */
+    public static void requireOwnerOnly(Path file) throws IOException {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
+        permissions.removeAll(java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE));
+        if (!permissions.isEmpty()) {
+            throw new IllegalStateException("refusing " + file + ": its rights are "
+                    + PosixFilePermissions.toString(Files.getPosixFilePermissions(file))
+                    + "; it must be readable by its owner only (chmod 600)");
+        }
     }
 
     public static void writeAtomically(Path target, byte[] content) throws IOException {

@@ -4,10 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Where the passphrase of a PKCS#12 root key store comes from: an environment variable, or a
@@ -15,9 +12,6 @@ import java.util.Set;
  * way ssh refuses a private key with loose rights.
  */
 public final class Passphrase {
-
-    private static final Set<PosixFilePermission> OWNER_ONLY =
-            EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
     private Passphrase() {
     }
@@ -31,7 +25,7 @@ public final class Passphrase {
     }
 
     public static char[] fromFile(Path file) throws IOException {
-        requireOwnerOnly(file);
+        OwnerOnlyFiles.requireOwnerOnly(file);
         String value = Files.readString(file, StandardCharsets.UTF_8).strip();
         if (value.isEmpty()) {
             throw new IllegalStateException("passphrase file " + file + " is empty");
@@ -55,14 +49,5 @@ public final class Passphrase {
             OwnerOnlyFiles.writeAtomically(file, generated.getBytes(StandardCharsets.UTF_8));
         }
         return fromFile(file);
-    }
-
-    static void requireOwnerOnly(Path file) throws IOException {
-        Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
-        if (!OWNER_ONLY.containsAll(permissions)) {
-            throw new IllegalStateException("refusing " + file + ": its rights are "
-                    + java.nio.file.attribute.PosixFilePermissions.toString(permissions)
-                    + "; it must be readable by its owner only (chmod 600)");
-        }
     }
 }

@@ -35,7 +35,7 @@ public final class Pkcs12RootKeyProvider extends KeyStoreRootKeyProvider {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             if (Files.exists(file)) {
-                Passphrase.requireOwnerOnly(file);
+                OwnerOnlyFiles.requireOwnerOnly(file);
                 try (InputStream in = Files.newInputStream(file)) {
                     ks.load(in, passphrase);
                 } catch (IOException e) {

@@ -55,6 +55,14 @@ public final class ConfigOptions {
     @Option(names = "--hsm-token-label", paramLabel = "LABEL", description = "The label of the HSM token holding the root key.")
     String hsmTokenLabel;
 
+    @Option(names = "--tls-certificate", paramLabel = "PEM",
+            description = "The server's certificate chain (PEM), e.g. from a public CA; with --tls-private-key. "
+                    + "Default: a certificate from a local CA generated in DIR/tls (single node).")
+    Path tlsCertificate;
+
+    @Option(names = "--tls-private-key", paramLabel = "PEM", description = "The server's private key (PEM, mode 0600).")
+    Path tlsPrivateKey;
+
     /** The options given, as the properties they set. */
     Map<String, Object> overrides() {
         Map<String, Object> p = new HashMap<>();
@@ -63,6 +71,8 @@ public final class ConfigOptions {
         putIfSet(p, "vault.stores.backup.endpoint", backupS3Endpoint);
         putIfSet(p, "vault.root-key.hsm.library", hsmLibrary == null ? null : hsmLibrary.toString());
         putIfSet(p, "vault.root-key.hsm.token-label", hsmTokenLabel);
+        putIfSet(p, "vault.tls.certificate", tlsCertificate == null ? null : tlsCertificate.toString());
+        putIfSet(p, "vault.tls.private-key", tlsPrivateKey == null ? null : tlsPrivateKey.toString());
         return p;
     }
 

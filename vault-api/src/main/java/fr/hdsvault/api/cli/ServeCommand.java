@@ -4,6 +4,7 @@ import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.api.security.TokenIssuer;
 import fr.hdsvault.crypto.pki.DevPki;
+import fr.hdsvault.crypto.root.OwnerOnlyFiles;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
@@ -15,7 +16,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Starts a single-node vault: HTTPS only (TLS 1.3, local CA), embedded S3 store, all in the data directory. */
+/**
+ * Starts the vault: HTTPS only (TLS 1.3) with the host's certificate or a local CA's, the
+ * stores and the root key of the configuration (embedded ones, all in the data directory, by
+ * default).
+ */
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Start the vault (the default command).")
 public final class ServeCommand implements Callable<Integer> {
 
@@ -36,6 +41,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Index database (default: $VAULT_INDEX_URL, else an H2 database in DIR/index). "
                     + "User and password from VAULT_INDEX_USER and VAULT_INDEX_PASSWORD.")
     String indexUrl;
+
+    /** {@code vault.tls.*}: the server's own certificate chain and private key (PEM files), instead of the local CA's. */
+    record TlsFiles(java.nio.file.Path certificate, java.nio.file.Path privateKey) {
+    }
 
     /** The running application, for tests that start the vault in-process. */
     ConfigurableApplicationContext context;
@@ -115,17 +124,29 @@ public final class ServeCommand implements Callable<Integer> {
     static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl,
                                                 Map<String, Object> settings, ConfigOptions config) throws Exception {
         VaultHome home = VaultHome.prepare(dir);
-        char[] tlsPassword = home.localSecret("tls-keystore");
-        DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
-                List.of("localhost"), List.of("127.0.0.1", "::1"));
         createIssuerKeyMeanwhile(home);
         Map<String, Object> properties = new HashMap<>();
         properties.put("vault.data-dir", home.root().toString());
         properties.put("server.port", port);
         properties.put("server.address", bind);
-        properties.put("server.ssl.key-store", tls.pkcs12().toString());
-        properties.put("server.ssl.key-store-password", new String(tlsPassword));
-        properties.put("server.ssl.key-alias", DevPki.PKCS12_ALIAS);
+        TlsFiles served = config == null ? new TlsFiles(null, null) : config.bind(home.root(), "vault.tls", TlsFiles.class);
+        if (served.certificate() != null || served.privateKey() != null) {
+            // A host's own certificate (a public CA's): PEM files, the key readable by its owner only.
+            if (served.certificate() == null || served.privateKey() == null) {
+                throw new IllegalArgumentException("a TLS certificate needs its private key, and a key its certificate");
+            }
+            OwnerOnlyFiles.requireOwnerOnly(served.privateKey());
+            properties.put("server.ssl.certificate", "file:" + served.certificate().toAbsolutePath());
+            properties.put("server.ssl.certificate-private-key", "file:" + served.privateKey().toAbsolutePath());
+        } else {
+            char[] tlsPassword = home.localSecret("tls-keystore");
+            DevPki.Material tls = new DevPki(Clock.systemUTC()).ensure(home.tls(), tlsPassword,
+                    List.of("localhost"), List.of("127.0.0.1", "::1"));
+            properties.put("server.ssl.key-store", tls.pkcs12().toString());
+            properties.put("server.ssl.key-store-password", new String(tlsPassword));
+            properties.put("server.ssl.key-alias", DevPki.PKCS12_ALIAS);
+            properties.put("server.ssl.key-store-type", "PKCS12");
+        }
         if (indexUrl == null) {
             properties.put("spring.datasource.url", home.h2Url());
             properties.put("spring.datasource.username", "sa");
