@@ -109,33 +109,11 @@ public final class VaultLoadBenchmark {
             vault = restarted;
 
             // The bare storage path, same run: objects of the sizes the vault stored (its envelopes).
-            List<byte[]> objects = envelopeSizedObjects(dir.resolve("s3/objects/hds-vault-objects"));
-            double bareSeq;
-            double barePar;
-            StorageLoadBenchmark.Result bareGet1;
-            StorageLoadBenchmark.Result bareGet8;
-            Path bareDir = Files.createTempDirectory("hds-bare");
-            try (EmbeddedS3Server s3 = EmbeddedS3Server.start(bareDir)) {
-                S3StoreConfig cfg = S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par");
-                try (S3ObjectStore store = new S3ObjectStore(cfg)) {
-                    store.createBucket("bare", BucketOptions.plain());
-                }
-                MinioClient bare = StorageLoadBenchmark.bareClient(cfg);
-                bareSeq = barePuts(bare, objects, 1);
-                barePar = barePuts(bare, objects, 16);
-                StorageLoadBenchmark.Op get = (t, n) -> {
-                    try (InputStream in = bare.getObject(GetObjectArgs.builder().bucket("bare").object("o" + (n % objects.size())).build())) {
-                        in.readAllBytes();
-                    }
-                };
-                StorageLoadBenchmark.measure(get, 8, 2);
-                bareGet1 = StorageLoadBenchmark.measure(get, 1, seconds);
-                bareGet8 = StorageLoadBenchmark.measure(get, 8, seconds);
-            } finally {
-                StorageLoadBenchmark.deleteTree(bareDir);
-            }
-            double bareSeqRate = objects.size() / bareSeq;
-            double bareParRate = objects.size() / barePar;
+            BarePath bare = barePath(envelopeSizedObjects(dir.resolve("s3/objects/hds-vault-objects")), seconds);
+            double bareSeqRate = bare.putsPerSecond1();
+            double bareParRate = bare.putsPerSecond16();
+            StorageLoadBenchmark.Result bareGet1 = bare.get1();
+            StorageLoadBenchmark.Result bareGet8 = bare.get8();
             System.out.println("| figure | vault | bare storage (same objects) | vault/bare |");
             System.out.println("|---|---|---|---|");
             System.out.printf("| ingest, 1 client (res/s) vs PUT 1 thread | %.0f | %.0f | %.2f |%n", resourcesPerRound / seq, bareSeqRate, resourcesPerRound / seq / bareSeqRate);
@@ -165,6 +143,32 @@ public final class VaultLoadBenchmark {
             vault.destroy();
             vault.waitFor();
             StorageLoadBenchmark.deleteTree(dir);
+        }
+    }
+
+    /** The bare MinIO SDK on a fresh embedded S3 server: PUTs with 1 and 16 threads, GETs with 1 and 8 clients. */
+    record BarePath(double putsPerSecond1, double putsPerSecond16, StorageLoadBenchmark.Result get1, StorageLoadBenchmark.Result get8) {
+    }
+
+    static BarePath barePath(List<byte[]> objects, double seconds) throws Exception {
+        Path bareDir = Files.createTempDirectory("hds-bare");
+        try (EmbeddedS3Server s3 = EmbeddedS3Server.start(bareDir)) {
+            S3StoreConfig cfg = S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par");
+            try (S3ObjectStore store = new S3ObjectStore(cfg)) {
+                store.createBucket("bare", BucketOptions.plain());
+            }
+            MinioClient bare = StorageLoadBenchmark.bareClient(cfg);
+            double seq = objects.size() / barePuts(bare, objects, 1);
+            double par = objects.size() / barePuts(bare, objects, 16);
+            StorageLoadBenchmark.Op get = (t, n) -> {
+                try (InputStream in = bare.getObject(GetObjectArgs.builder().bucket("bare").object("o" + (n % objects.size())).build())) {
+                    in.readAllBytes();
+                }
+            };
+            StorageLoadBenchmark.measure(get, 8, 2);
+            return new BarePath(seq, par, StorageLoadBenchmark.measure(get, 1, seconds), StorageLoadBenchmark.measure(get, 8, seconds));
+        } finally {
+            StorageLoadBenchmark.deleteTree(bareDir);
         }
     }
 
@@ -271,12 +275,21 @@ public final class VaultLoadBenchmark {
     }
 
     static Process startVault(Path dir, int port, String... jvmOptions) throws java.io.IOException {
+        return startVault(dir, port, List.of(jvmOptions), List.of(), java.util.Map.of());
+    }
+
+    /** vault.jar on {@code dir} and {@code port}, with JVM options, further serve options and environment variables. */
+    static Process startVault(Path dir, int port, List<String> jvmOptions, List<String> serveOptions,
+                              java.util.Map<String, String> env) throws java.io.IOException {
         lastLog = dir.resolve("vault.log");
         List<String> command = new ArrayList<>(List.of("java"));
-        command.addAll(List.of(jvmOptions));
+        command.addAll(jvmOptions);
         command.addAll(List.of("-jar", "vault-api/target/vault.jar", "--data-dir", dir.toString(), "--port", String.valueOf(port)));
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(java.lang.ProcessBuilder.Redirect.appendTo(dir.resolve("vault.log").toFile())).start();
+        command.addAll(serveOptions);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(java.lang.ProcessBuilder.Redirect.appendTo(dir.resolve("vault.log").toFile()));
+        builder.environment().putAll(env);
+        return builder.start();
     }
 
     static double ingest(HttpClient http, String base, String token, List<byte[]> bundles, int clients,

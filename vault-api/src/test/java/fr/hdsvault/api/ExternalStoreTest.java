@@ -1,7 +1,6 @@
 package fr.hdsvault.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import fr.hdsvault.api.cli.AuditCommand;
 import fr.hdsvault.api.cli.RestoreCommand;

@@ -18,7 +18,8 @@ import org.h2.store.fs.FilePathWrapper;
  * An H2 file system ({@code jdbc:h2:powercut:/path/db}) that keeps, beside each database file,
  * the image a disk would hold after a power cut: {@code <file>.durable} receives a write only
  * when H2 forces the file ({@code FileChannel.force}). Writes H2 made but never forced reach the
- * real file (and so survive a killed process) but not the image. A test simulates a power cut
+ * real file (and so survive a killed process) but not the image, until a later process forces
+ * the file: an fsync writes every dirty page of the file, whoever wrote it. A test simulates a power cut
  * by killing the process and putting the image in place of the file ({@link #cutPower}), or, in
  * the same process, by copying the image while the database runs ({@link #snapshotImage}).
  * {@link #slowBackgroundSaves} models a slow disk under H2's background save thread, which
@@ -84,6 +85,12 @@ public final class PowerCutFileSystem extends FilePathWrapper {
         private final FileChannel real;
         private final RandomAccessFile image;
         private final List<Write> pending = new ArrayList<>();
+        /**
+         * Until this channel's first force, the file may hold writes a killed process made and never
+         * forced: they stay in the page cache, and the first fsync of the file, from any process,
+         * writes them to disk with this process's own. So the first force takes the whole file.
+         */
+        private boolean firstForce = true;
 
         ImagedChannel(FileChannel real, Path image) throws IOException {
             this.real = real;
@@ -125,6 +132,17 @@ public final class PowerCutFileSystem extends FilePathWrapper {
         public synchronized void force(boolean metaData) throws IOException {
             real.force(metaData);
             synchronized (IMAGES) {
+                if (firstForce) {
+                    firstForce = false;
+                    pending.clear();
+                    image.setLength(0);
+                    image.seek(0);
+                    ByteBuffer all = ByteBuffer.allocate(64 * 1024);
+                    for (long position = 0; real.read(all, position) > 0; position = image.length()) {
+                        image.write(all.array(), 0, all.position());
+                        all.clear();
+                    }
+                }
                 for (Write w : pending) {
                     if (w.bytes() == null) {
                         image.setLength(Math.min(image.length(), w.position()));
