@@ -203,6 +203,15 @@ class AuditVerifyTest {
         assertThat(o.exit()).as(o.err()).isZero();
     }
 
+    /** The head every node appends from: altered, the next events would continue a forged tree; verify names it. */
+    @Test
+    void anAlteredHeadIsNamed() throws Exception {
+        Outcome o = verify(tampered("head-altered", db -> db.update("update audit_head set peaks = ? where id = 1",
+                (Object) new byte[32 * Long.bitCount(db.queryForObject("select tree_size from audit_head", Long.class))])));
+        assertThat(o.exit()).isEqualTo(1);
+        assertThat(o.err()).contains("the log's head").contains("does not match the events stored up to it");
+    }
+
     @Test
     void aCheckpointDeletedFromTheBucketIsNamed() throws Exception {
         Path copy = tampered("bucket-copy-deleted", db -> { });
@@ -232,9 +241,22 @@ class AuditVerifyTest {
         assertThat(verify(original, "--trusted-checkpoint", trusted.toString()).out())
                 .contains("the trail grew from the trusted checkpoint at tree size 24");
 
+        // Rolled back in both places, the head still counting the events removed: the head alone gives it away.
+        Path headKeptCopy = tampered("rolled-back-head-kept", db -> {
+            db.update("delete from audit_event where seq >= 10");
+            db.update("delete from audit_checkpoint where tree_size > 10");
+        });
+        for (long size : List.of(15L, 20L, 24L)) {
+            Files.deleteIfExists(checkpointCopy(headKeptCopy, size));
+        }
+        Outcome headKept = verify(headKeptCopy);
+        assertThat(headKept.exit()).isEqualTo(1);
+        assertThat(headKept.err()).contains("truncated").contains("the log's head counts");
+        // A thorough insider removes the head too (the vault rebuilds it from the events at its next start).
         Path rolledBack = tampered("rolled-back", db -> {
             db.update("delete from audit_event where seq >= 10");
             db.update("delete from audit_checkpoint where tree_size > 10");
+            db.update("delete from audit_head");
         });
         for (long size : List.of(15L, 20L, 24L)) {
             Files.deleteIfExists(checkpointCopy(rolledBack, size));
@@ -294,8 +316,9 @@ class AuditVerifyTest {
         Outcome afterPrune = verify(data);
         assertThat(afterPrune.exit()).as(afterPrune.err()).isZero();
         assertThat(afterPrune.out()).contains(deleted + " pruned by retention");
-        // The vault resumes the log from the pruned point, and proves what it still holds.
-        try (VaultHttps vault = new VaultHttps(data, settings)) {
+        // The vault resumes the log from the pruned point, and proves what it still holds (no further pruning meanwhile: its
+        // hourly retention would run at once on the restarted vault, 2 s being long past).
+        try (VaultHttps vault = new VaultHttps(data, Map.of("vault.audit.checkpoint-every", "5"))) {
             String token = TestTokens.ofVault(data).sign("dr-house", "practitioner", "user/*.cruds", null);
             vault.send("GET", "/fhir/Patient?_count=1", token, null);
             String auditor = TestTokens.ofVault(data).sign("audit-1", "auditor", null, null);
@@ -306,7 +329,7 @@ class AuditVerifyTest {
             for (long index = deleted; index < size; index++) {
                 Map<String, Object> proof = JSON.readValue(vault.get("/admin/audit/proof/inclusion?index=" + index + "&treeSize=" + size,
                         auditor).body(), Map.class);
-                assertThat(proof.get("rootHash")).as("index %d", index).isEqualTo(latest.get("rootHash"));
+                assertThat(proof.get("rootHash")).as("index %d: %s", index, proof).isEqualTo(latest.get("rootHash"));
                 List<byte[]> path = ((List<String>) proof.get("proof")).stream().map(java.util.Base64.getDecoder()::decode).toList();
                 assertThat(fr.hdsvault.crypto.tlog.MerkleTree.verifyInclusion(java.util.Base64.getDecoder().decode((String) proof.get("leafHash")),
                         index, size, path, java.util.Base64.getDecoder().decode((String) latest.get("rootHash")))).as("index %d", index).isTrue();

@@ -3,6 +3,7 @@ package fr.hdsvault.api.audit;
 import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.crypto.sign.Ed25519;
 import fr.hdsvault.crypto.tlog.Checkpoint;
+import fr.hdsvault.crypto.tlog.CompactRange;
 import fr.hdsvault.storage.ObjectStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -15,6 +16,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The audit log's signed checkpoints (C2SP signed notes, Ed25519): each one goes to the
@@ -34,13 +36,16 @@ public final class AuditCheckpoints {
     }
 
     private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
     private final IndexDurability durability;
     private final ObjectStore store;
     private final Signer signer;
     private final Clock clock;
 
-    public AuditCheckpoints(JdbcTemplate jdbc, IndexDurability durability, ObjectStore store, Signer signer, Clock clock) {
+    public AuditCheckpoints(JdbcTemplate jdbc, TransactionTemplate tx, IndexDurability durability, ObjectStore store, Signer signer,
+                            Clock clock) {
         this.jdbc = jdbc;
+        this.tx = tx;
         this.durability = durability;
         this.store = store;
         this.signer = signer;
@@ -56,18 +61,34 @@ public final class AuditCheckpoints {
         return jdbc.queryForObject("select coalesce(max(tree_size), 0) from audit_checkpoint", Long.class);
     }
 
-    /** Signs a checkpoint of the tree (size, root) and publishes it if it is newer than the latest; returns its note. */
-    synchronized String publish(long size, byte[] root) {
+    /**
+     * Signs a checkpoint of the log's head and publishes it if it is newer than the latest;
+     * returns the newest checkpoint's note. The head is locked meanwhile, so that nodes of a
+     * cluster never sign two checkpoints of one size.
+     */
+    synchronized String publish() {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-        String note = new Checkpoint(signer.origin(), size, root, now).sign(signer.keyName(), signer.key());
-        if (size > latestSize()) {
+        Signed signed = tx.execute(status -> {
+            CompactRange head = AuditHead.lock(jdbc);
+            if (head.size() <= latestSize()) {
+                return null;
+            }
+            String note = new Checkpoint(signer.origin(), head.size(), head.root(), now).sign(signer.keyName(), signer.key());
             jdbc.update("insert into audit_checkpoint (tree_size, root_hash, note, created_at) values (?, ?, ?, ?)",
-                    size, root, note, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
-            durability.sync(); // never a copy in the bucket that the database could lose
-            // The copy outside the database: with Object Lock where the store enforces it, nobody rewrites it.
-            store.put(signer.bucket(), objectName(size), note.getBytes(StandardCharsets.UTF_8), Map.of());
+                    head.size(), head.root(), note, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+            return new Signed(head.size(), note);
+        });
+        if (signed == null) {
+            List<Map<String, Object>> latest = list(1);
+            return latest.isEmpty() ? null : (String) value(latest.get(0), "note");
         }
-        return note;
+        durability.sync(); // never a copy in the bucket that the database could lose
+        // The copy outside the database: with Object Lock where the store enforces it, nobody rewrites it.
+        store.put(signer.bucket(), objectName(signed.size()), signed.note().getBytes(StandardCharsets.UTF_8), Map.of());
+        return signed.note();
+    }
+
+    private record Signed(long size, String note) {
     }
 
     /** The newest checkpoint's bucket copy, put again if a crash came between its row and its copy. */

@@ -58,10 +58,10 @@ public class AuditConfig {
     }
 
     @Bean
-    AuditCheckpoints auditCheckpoints(JdbcTemplate jdbc, IndexDurability durability,
+    AuditCheckpoints auditCheckpoints(JdbcTemplate jdbc, PlatformTransactionManager transactions, IndexDurability durability,
                                       @Qualifier("auditBucket") VaultStores.StoreBucket auditBucket,
                                       Ed25519.SigningKey auditSigningKey, VaultHome home) {
-        return new AuditCheckpoints(jdbc, durability, auditBucket.store(), new AuditCheckpoints.Signer("hds-vault/" + home.vaultId()
+        return new AuditCheckpoints(jdbc, new TransactionTemplate(transactions), durability, auditBucket.store(), new AuditCheckpoints.Signer("hds-vault/" + home.vaultId()
                 + "/audit", KEY_NAME, auditSigningKey, auditBucket.bucket()), Clock.systemUTC());
     }
 

@@ -1,14 +1,9 @@
 package fr.hdsvault.api.audit;
 
 import fr.hdsvault.crypto.tlog.CompactRange;
-import fr.hdsvault.crypto.tlog.MerkleTree;
-import java.io.ByteArrayOutputStream;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -31,17 +26,15 @@ public final class AuditRetention {
 
     /** The tree's state where older events were pruned, if they were: (size, peaks). */
     static Optional<CompactRange> prunedPrefix(JdbcTemplate jdbc) {
-        return jdbc.query("select tree_size, peaks from audit_prune order by tree_size desc limit 1", (rs, n) -> {
-            byte[] all = rs.getBytes(2);
-            List<byte[]> peaks = new ArrayList<>();
-            for (int i = 0; i < all.length; i += MerkleTree.HASH_LENGTH) {
-                peaks.add(Arrays.copyOfRange(all, i, i + MerkleTree.HASH_LENGTH));
-            }
-            return CompactRange.restore(rs.getLong(1), peaks);
-        }).stream().findFirst();
+        return jdbc.query("select tree_size, peaks from audit_prune order by tree_size desc limit 1",
+                (rs, n) -> CompactRange.restore(rs.getLong(1), AuditHead.decode(rs.getBytes(2)))).stream().findFirst();
     }
 
-    /** Deletes the events recorded before {@code cutoff} in whole checkpointed ranges; returns how many. */
+    /**
+     * Deletes the events recorded before {@code cutoff} in whole checkpointed ranges; returns how
+     * many. Nodes of a cluster may prune at the same time: the first to record the pruning point
+     * prunes, the others find it taken and prune nothing.
+     */
     public synchronized long prune(Instant cutoff, Instant now) {
         CompactRange range = prunedPrefix(jdbc).orElseGet(CompactRange::new);
         Long point = jdbc.queryForObject("select max(c.tree_size) from audit_checkpoint c where c.tree_size > ? and not exists "
@@ -54,13 +47,15 @@ public final class AuditRetention {
                 rs -> {
                     range.append(rs.getBytes(1));
                 }, range.size(), point);
-        ByteArrayOutputStream peaks = new ByteArrayOutputStream();
-        range.peaks().forEach(peaks::writeBytes);
         long target = point;
-        return tx.execute(status -> {
-            jdbc.update("insert into audit_prune (tree_size, peaks, pruned_at) values (?, ?, ?)", target, peaks.toByteArray(),
-                    OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
-            return (long) jdbc.update("delete from audit_event where seq < ?", target);
-        });
+        try {
+            return tx.execute(status -> {
+                jdbc.update("insert into audit_prune (tree_size, peaks, pruned_at) values (?, ?, ?)", target,
+                        AuditHead.encode(range.peaks()), OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+                return (long) jdbc.update("delete from audit_event where seq < ?", target);
+            });
+        } catch (org.springframework.dao.DuplicateKeyException anotherNodePruned) {
+            return 0;
+        }
     }
 }

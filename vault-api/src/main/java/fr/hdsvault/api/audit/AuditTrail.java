@@ -28,10 +28,12 @@ import org.springframework.transaction.support.TransactionTemplate;
  * The write side of the append-only audit log. Callers block in {@link #record} until their
  * events are durable (committed and forced to disk); one writer thread commits whatever is
  * waiting in one transaction and one sync (group commit), so that durability stays cheap under
- * load. Each event is a leaf of an RFC 9162 Merkle tree, sealed under the audit KEK. The same
- * thread publishes a checkpoint every {@code checkpointEvery} events or
- * {@code checkpointInterval} ({@link AuditCheckpoints}) and applies retention hourly
- * ({@link AuditRetention}). Reads and searches: {@link AuditLog}.
+ * load. Each event is a leaf of an RFC 9162 Merkle tree, sealed under the audit KEK. Positions
+ * come from the log's head in the database ({@link AuditHead}), locked by each group's
+ * transaction: every node of a cluster appends to the same log. The same thread publishes a
+ * checkpoint every {@code checkpointEvery} events or {@code checkpointInterval}
+ * ({@link AuditCheckpoints}) and applies retention hourly ({@link AuditRetention}). Reads and
+ * searches: {@link AuditLog}.
  */
 public final class AuditTrail implements AutoCloseable {
 
@@ -57,13 +59,12 @@ public final class AuditTrail implements AutoCloseable {
     private final Settings settings;
     private final Clock clock;
     private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(100_000);
-    private final CompactRange tree;
     private final Thread writer;
     private volatile boolean running = true;
     /** Whether the last commit failed: writes are then refused before they change anything. */
     private volatile boolean failing;
-    /** Whether the tree must be compared with the stored events before the next group (after a failed commit). */
-    private boolean resync;
+    /** The log's size after this node's last group, and at the newest checkpoint this node knows of. */
+    private long writtenSize;
     private long checkpointedSize;
     private Instant lastCheckpoint;
     private Instant lastPrune = Instant.EPOCH;
@@ -81,12 +82,9 @@ public final class AuditTrail implements AutoCloseable {
         this.retention = retention;
         this.settings = settings;
         this.clock = clock;
-        // The tree continues from where retention pruned, over the events still stored.
-        this.tree = AuditRetention.prunedPrefix(jdbc).orElseGet(CompactRange::new);
-        jdbc.query("select leaf_hash from audit_event where seq >= ? order by seq", rs -> {
-            tree.append(rs.getBytes(1));
-        }, tree.size());
+        AuditHead.initialize(jdbc, tx, clock.instant());
         checkpoints.republishLatestIfMissing();
+        this.writtenSize = AuditHead.read(jdbc).size();
         this.checkpointedSize = checkpoints.latestSize();
         this.lastCheckpoint = clock.instant();
         this.writer = new Thread(this::writeLoop, "audit-writer");
@@ -115,9 +113,9 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
-    /** The number of events in the log. */
-    public synchronized long size() {
-        return tree.size();
+    /** The number of events in the log (all nodes'). */
+    public long size() {
+        return AuditHead.read(jdbc).size();
     }
 
     /** True after a failed commit, until a commit succeeds again. */
@@ -143,9 +141,6 @@ public final class AuditTrail implements AutoCloseable {
                 return;
             } catch (RuntimeException e) {
                 failing = true;
-                // The database may have committed the group even though the answer was lost (a connection broken
-                // after the commit): before the next group, the tree catches up with what is stored.
-                resync = true;
                 log.error("audit trail write failed: {}", e.getClass().getName());
                 batch.forEach(p -> p.done().completeExceptionally(e));
                 batch.clear();
@@ -154,62 +149,44 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     private void commit(List<Pending> batch) {
-        if (resync) {
-            catchUp();
-        }
-        long first;
-        synchronized (this) {
-            first = tree.size();
-        }
-        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-        List<Object[]> rows = new ArrayList<>(batch.size());
-        List<byte[]> leaves = new ArrayList<>(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            long seq = first + i;
-            AuditEvents.Entry e = batch.get(i).entry();
-            e.event().setId(String.valueOf(seq));
-            byte[] json = fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8);
-            byte[] envelope = envelopes.seal(settings.kekId(), auditLog.context(seq), json);
-            AuditLeaf leaf = new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), auditLog.token("agent", e.agent()),
-                    auditLog.token("patient", e.patient()), auditLog.token("entity", e.entity()), envelope);
-            byte[] leafHash = leaf.hash();
-            leaves.add(leafHash);
-            rows.add(new Object[] {seq, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), leaf.action(), leaf.outcome(), leaf.subtype(),
-                    leaf.agentToken(), leaf.patientToken(), leaf.entityToken(), envelope, leafHash});
-        }
-        tx.executeWithoutResult(s -> jdbc.batchUpdate("insert into audit_event (seq, recorded_at, action, outcome, subtype, "
-                + "agent_token, patient_token, entity_token, envelope, leaf_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows));
+        // Sealed and hashed under the head's lock: each event's position is bound into its envelope and its leaf.
+        long size = tx.execute(status -> {
+            CompactRange head = AuditHead.lock(jdbc);
+            long first = head.size();
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+            List<Object[]> rows = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                long seq = first + i;
+                AuditEvents.Entry e = batch.get(i).entry();
+                e.event().setId(String.valueOf(seq));
+                byte[] json = fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8);
+                byte[] envelope = envelopes.seal(settings.kekId(), auditLog.context(seq), json);
+                AuditLeaf leaf = new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), auditLog.token("agent", e.agent()),
+                        auditLog.token("patient", e.patient()), auditLog.token("entity", e.entity()), envelope);
+                byte[] leafHash = leaf.hash();
+                head.append(leafHash);
+                rows.add(new Object[] {seq, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), leaf.action(), leaf.outcome(), leaf.subtype(),
+                        leaf.agentToken(), leaf.patientToken(), leaf.entityToken(), envelope, leafHash});
+            }
+            jdbc.batchUpdate("insert into audit_event (seq, recorded_at, action, outcome, subtype, agent_token, patient_token, "
+                    + "entity_token, envelope, leaf_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows);
+            AuditHead.write(jdbc, head, now);
+            return head.size();
+        });
         // One sync for the whole group: these events and every write committed before them are on disk
         // before anyone waiting here is answered.
         durability.sync();
         synchronized (this) {
-            leaves.forEach(tree::append);
+            writtenSize = Math.max(writtenSize, size);
         }
         failing = false;
         batch.forEach(p -> p.done().complete(null));
     }
 
-    /** Appends to the tree the events stored beyond it: a group committed whose acknowledgement was lost. */
-    private void catchUp() {
-        long size;
-        synchronized (this) {
-            size = tree.size();
-        }
-        List<byte[]> stored = jdbc.query("select leaf_hash from audit_event where seq >= ? order by seq", (rs, n) -> rs.getBytes(1),
-                size);
-        synchronized (this) {
-            stored.forEach(tree::append);
-        }
-        if (!stored.isEmpty()) {
-            log.warn("audit trail: {} events committed by a failed group were found stored and are kept in the log", stored.size());
-        }
-        resync = false;
-    }
-
     private void maybeCheckpoint() {
         long size;
         synchronized (this) {
-            size = tree.size();
+            size = writtenSize;
         }
         Instant now = clock.instant();
         boolean due = size - checkpointedSize >= settings.checkpointEvery()
@@ -223,18 +200,26 @@ public final class AuditTrail implements AutoCloseable {
         Instant now = clock.instant();
         if (Duration.between(lastPrune, now).compareTo(Duration.ofHours(1)) >= 0) {
             lastPrune = now;
-            long deleted = retention.prune(now.minus(settings.retention()), now);
-            if (deleted > 0) {
-                log.info("audit retention: {} events older than {} pruned, their checkpoints kept", deleted, settings.retention());
+            try {
+                long deleted = retention.prune(now.minus(settings.retention()), now);
+                if (deleted > 0) {
+                    log.info("audit retention: {} events older than {} pruned, their checkpoints kept", deleted, settings.retention());
+                }
+            } catch (RuntimeException e) { // retention runs again within the hour; it never fails the trail
+                log.warn("audit retention did not run: {}", e.getClass().getSimpleName());
             }
         }
     }
 
-    /** Signs and publishes a checkpoint of the whole log now (also on shutdown); returns its note. */
-    public synchronized String checkpoint() {
-        String note = checkpoints.publish(tree.size(), tree.root());
-        checkpointedSize = Math.max(checkpointedSize, tree.size());
-        lastCheckpoint = clock.instant();
+    /** Signs and publishes a checkpoint of the whole log (all nodes') now, unless one of its size exists; returns the newest note. */
+    public String checkpoint() {
+        String note = checkpoints.publish();
+        long size = checkpoints.latestSize();
+        synchronized (this) {
+            checkpointedSize = Math.max(checkpointedSize, size);
+            writtenSize = Math.max(writtenSize, size);
+            lastCheckpoint = clock.instant();
+        }
         return note;
     }
 

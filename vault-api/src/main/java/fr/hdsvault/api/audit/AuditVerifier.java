@@ -99,6 +99,9 @@ public final class AuditVerifier {
                 return fail(mismatch.what(), mismatch.position(), checkpoints);
             }
         }
+        // The head is read before the events: every event it counts is stored by then (they commit together).
+        Optional<CompactRange> head = jdbc.query("select tree_size, peaks from audit_head where id = 1",
+                (rs, n) -> CompactRange.restore(rs.getLong(1), AuditHead.decode(rs.getBytes(2)))).stream().findFirst();
         List<Row> rows = jdbc.query("select seq, recorded_at, action, outcome, subtype, agent_token, patient_token, entity_token, "
                 + "envelope, leaf_hash from audit_event order by seq", (rs, n) -> new Row(rs.getLong(1),
                 new AuditLeaf(rs.getLong(1), rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getString(3), rs.getInt(4),
@@ -142,6 +145,10 @@ public final class AuditVerifier {
                 return fail("events " + from + " to " + (tree.size() - 1) + " do not match the signed checkpoint at tree size "
                         + tree.size() + " (an event in that range was modified, inserted or removed)", from, checkpoints);
             }
+            if (head.isPresent() && tree.size() == head.get().size() && !MessageDigest.isEqual(head.get().root(), tree.root())) {
+                return fail("the log's head (tree size " + tree.size() + ") does not match the events stored up to it",
+                        tree.size(), checkpoints);
+            }
             if (trusted != null && tree.size() == trusted.size()) {
                 if (!MessageDigest.isEqual(trusted.rootHash(), tree.root())) {
                     return fail("the first " + trusted.size() + " events do not match the trusted checkpoint (the trail was "
@@ -160,6 +167,10 @@ public final class AuditVerifier {
         if (trusted != null && !trustedChecked) {
             return fail("the trail is rolled back: it holds " + end + " events, fewer than the " + trusted.size()
                     + " of the trusted checkpoint", end, checkpoints);
+        }
+        if (head.isPresent() && head.get().size() > end) {
+            return fail("the trail is truncated: the log's head counts " + head.get().size() + " events, only " + end
+                    + " are stored or pruned", end, checkpoints);
         }
         if (!checkpoints.isEmpty() && checkpoints.lastKey() > end) {
             return fail("the trail is truncated: the checkpoint at tree size " + checkpoints.lastKey() + " covers "

@@ -76,7 +76,7 @@ public final class AuditThroughputBenchmark {
             TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(db));
             AuditLog auditLog = new AuditLog(jdbc, new EnvelopeCipher(keyring), FhirContext.forR4Cached(),
                     v -> index.token("audit", null, v).anySystem(), "bench");
-            AuditCheckpoints checkpoints = new AuditCheckpoints(jdbc, durability, store, new AuditCheckpoints.Signer(
+            AuditCheckpoints checkpoints = new AuditCheckpoints(jdbc, tx, durability, store, new AuditCheckpoints.Signer(
                     "hds-vault/bench/audit", AuditConfig.KEY_NAME, Ed25519.SigningKey.generate(), "audit"), Clock.systemUTC());
             AuditTrail trail = new AuditTrail(jdbc, tx, durability, new EnvelopeCipher(keyring), FhirContext.forR4Cached(), auditLog,
                     checkpoints, new AuditRetention(jdbc, tx), new AuditTrail.Settings("audit:bench", 1000, Duration.ofSeconds(10),
