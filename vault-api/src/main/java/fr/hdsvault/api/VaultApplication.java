@@ -11,7 +11,8 @@ import fr.hdsvault.api.fhir.StrictXml;
 import fr.hdsvault.api.resources.ResourceSearch;
 import fr.hdsvault.api.resources.SearchParameters;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
-import fr.hdsvault.api.resources.CallerBoundPaging;
+import fr.hdsvault.api.resources.DatabasePaging;
+import fr.hdsvault.api.resources.VaultSearchResults;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.fhir.RequestSizeFilter;
 import fr.hdsvault.api.fhir.VaultFhirServer;
@@ -169,13 +170,15 @@ public class VaultApplication {
     @Bean
     ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ResourceSearch search,
                                                          ExecutorService objectWorkers, AccessPolicy access, AuditInterceptor audit,
-                                                         AuditLog auditLog, TrustedProxies proxies,
-                                                         @Value("${vault.fhir.max-page-size:1000}") int maxPageSize) {
+                                                         AuditLog auditLog, TrustedProxies proxies, JdbcTemplate jdbc, Keyring keyring,
+                                                         @Value("${vault.fhir.max-page-size:1000}") int maxPageSize,
+                                                         @Value("${vault.fhir.search-lifetime:1h}") java.time.Duration searchLifetime) {
         VaultFhirServer server = new VaultFhirServer(fhir);
         // Links name the public base URL, never what a request's Host or X-Forwarded-* headers claim.
         server.setServerAddressStrategy((context, request) -> proxies.publicBase(request) + "/fhir");
-        // Search results are kept between pages, for the caller that ran the search only.
-        CallerBoundPaging paging = new CallerBoundPaging(1000);
+        // Search results are kept between pages in the database, for any node, for the caller that ran the search only.
+        DatabasePaging paging = new DatabasePaging(jdbc, new EnvelopeCipher(keyring), TENANT, searchLifetime, Clock.systemUTC())
+                .register(VaultSearchResults.kind(repository, objectWorkers)).register(AuditEventProvider.kind(auditLog));
         paging.setDefaultPageSize(Math.min(20, maxPageSize));
         paging.setMaximumPageSize(maxPageSize);
         server.setPagingProvider(paging);

@@ -24,9 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Two vault processes on one PostgreSQL database and one S3 server (a RADOS Gateway) append to
  * one audit log: writes on both at once are all acknowledged (no node fails the other's
- * sequence), each node reads what the other wrote, one node killed with SIGKILL under load
- * loses nothing it acknowledged, and the whole trail verifies, its checkpoints signed by both
- * nodes matching one to one in the database and the bucket.
+ * sequence), each node reads what the other wrote and serves the next page of a search the
+ * other ran (to the same grants only), one node killed with SIGKILL under load loses nothing it
+ * acknowledged, and the whole trail verifies, its checkpoints signed by both nodes matching one
+ * to one in the database and the bucket.
  */
 class ClusterAuditTest {
 
@@ -78,6 +79,17 @@ class ClusterAuditTest {
                                 .as("Patient/%s on %s", id, node.home).isEqualTo(200);
                     }
                 }
+                // A search run on one node pages on the other, for the same grants only.
+                HttpResponse<String> page1 = first.send("GET", "/fhir/Patient?_count=3", tokens.get(first), null);
+                Matcher next = java.util.regex.Pattern.compile("\"relation\":\"next\",\"url\":\"https://[^/]+(/[^\"]+)\"")
+                        .matcher(page1.body());
+                assertThat(next.find()).as(page1.body()).isTrue();
+                String nextPage = next.group(1).replace("\\u0026", "&");
+                HttpResponse<String> page2 = second.send("GET", nextPage, tokens.get(second), null);
+                assertThat(page2.statusCode()).as(page2.body()).isEqualTo(200);
+                assertThat(page2.body()).contains("\"resourceType\":\"Patient\"");
+                String stranger = TestTokens.ofVault(b).sign("dr-other", "practitioner", "user/*.cruds", null);
+                assertThat(second.send("GET", nextPage, stranger, null).statusCode()).as("another user's replay").isEqualTo(410);
                 // The second node is killed while both write; what it acknowledged stays, on the first.
                 Set<String> beforeKill = Set.copyOf(acknowledged);
                 write(List.of(first, second), tokens, acknowledged, new ConcurrentLinkedQueue<>(), 2_500, second);

@@ -144,12 +144,49 @@ public final class AuditEventProvider implements IResourceProvider {
     }
 
     private IBundleProvider results(List<Long> positions, Integer count) {
-        return new CallerBoundResults<Long>(positions, count) {
-            @Override
-            protected List<IBaseResource> load(List<Long> page) {
-                return List.copyOf(trail.read(page));
-            }
-        };
+        return new AuditResults(kind(trail), positions, count);
+    }
+
+    /** Audit events by position, read and opened page by page. */
+    private static final class AuditResults extends CallerBoundResults<Long> {
+        private final AuditLog trail;
+
+        AuditResults(Kind<Long> kind, List<Long> positions, Integer count) {
+            super(kind, positions, count);
+            this.trail = ((AuditKind) kind).trail;
+        }
+
+        @Override
+        protected List<IBaseResource> load(List<Long> page) {
+            return List.copyOf(trail.read(page));
+        }
+    }
+
+    private record AuditKind(AuditLog trail) implements CallerBoundResults.Kind<Long> {
+        @Override
+        public String name() {
+            return "audit-events";
+        }
+
+        @Override
+        public String encode(Long position) {
+            return position.toString();
+        }
+
+        @Override
+        public Long decode(String line) {
+            return Long.valueOf(line);
+        }
+
+        @Override
+        public CallerBoundResults<Long> rebuild(List<Long> matches, Integer pageSize) {
+            return new AuditResults(this, matches, pageSize);
+        }
+    }
+
+    /** How audit search results are kept between pages (registered with the paging provider). */
+    public static CallerBoundResults.Kind<Long> kind(AuditLog trail) {
+        return new AuditKind(trail);
     }
 
     private static long position(String id) {

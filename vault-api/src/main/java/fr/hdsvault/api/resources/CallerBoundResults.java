@@ -11,25 +11,39 @@ import org.hl7.fhir.r4.model.InstantType;
 
 /**
  * A result list fixed when the search ran, loaded page by page, and bound to the caller that
- * ran it: {@link CallerBoundPaging} serves its pages back to the same grants only.
+ * ran it: {@link DatabasePaging} keeps it between pages, for any node, and serves its pages
+ * back to the same grants only.
  */
 public abstract class CallerBoundResults<T> implements IBundleProvider {
 
+    /** How a kind of result list is written between pages, one match a line, and rebuilt by any node. */
+    public interface Kind<T> {
+        String name();
+
+        String encode(T match);
+
+        T decode(String line);
+
+        CallerBoundResults<T> rebuild(List<T> matches, Integer pageSize);
+    }
+
+    private final Kind<T> kind;
     private final List<T> matches;
     private final Integer pageSize;
     private final int offset;
     private final String owner = AccessPolicy.currentCaller().grantKey();
     private final Instant published = Instant.now();
 
-    protected CallerBoundResults(List<T> matches, Integer pageSize) {
-        this(matches, pageSize, 0);
+    protected CallerBoundResults(Kind<T> kind, List<T> matches, Integer pageSize) {
+        this(kind, matches, pageSize, 0);
     }
 
     /**
      * @param offset where the requested page starts: HAPI pages histories by {@code _offset} and
      *               reads each page from index 0 of the provider it is given
      */
-    protected CallerBoundResults(List<T> matches, Integer pageSize, int offset) {
+    protected CallerBoundResults(Kind<T> kind, List<T> matches, Integer pageSize, int offset) {
+        this.kind = kind;
         this.matches = List.copyOf(matches);
         this.pageSize = pageSize;
         this.offset = Math.max(0, offset);
@@ -40,6 +54,14 @@ public abstract class CallerBoundResults<T> implements IBundleProvider {
 
     final String owner() {
         return owner;
+    }
+
+    final Kind<T> kind() {
+        return kind;
+    }
+
+    final List<T> matches() {
+        return matches;
     }
 
     @Override
