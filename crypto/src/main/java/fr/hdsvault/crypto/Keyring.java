@@ -139,9 +139,7 @@ public final class Keyring {
                 destroyed++;
             }
         }
-        synchronized (cache) {
-            cache.keySet().removeIf(k -> k.startsWith(kekId + '\u0000'));
-        }
+        forget(kekId);
         return destroyed;
     }
 
@@ -212,6 +210,16 @@ public final class Keyring {
     }
 
     /** Drops every unwrapped key from memory (e.g. on shutdown or after a root rotation). */
+    /**
+     * Drops every cached version of one KEK: the next use reads the registry again (another node
+     * destroyed or rotated it).
+     */
+    public void forget(String kekId) {
+        synchronized (cache) {
+            cache.keySet().removeIf(k -> k.startsWith(kekId + '\u0000'));
+        }
+    }
+
     public void clearCache() {
         synchronized (cache) {
             cache.clear();

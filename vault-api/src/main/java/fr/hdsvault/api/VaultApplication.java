@@ -25,6 +25,7 @@ import fr.hdsvault.api.security.TokenIssuer;
 import fr.hdsvault.crypto.root.RootKeyProvider;
 import fr.hdsvault.storage.BucketOptions;
 import fr.hdsvault.api.keys.RootKeyProperties;
+import fr.hdsvault.api.keys.KeyChanges;
 import fr.hdsvault.api.keys.RootKeys;
 import fr.hdsvault.api.storage.StoresProperties;
 import fr.hdsvault.api.storage.VaultStores;
@@ -139,6 +140,12 @@ public class VaultApplication {
     @Bean
     Keyring keyring(RootKeyProvider root, KekRegistry registry) {
         return new Keyring(root, registry);
+    }
+
+    /** A KEK destroyed by another node leaves this node's cache within seconds. */
+    @Bean(destroyMethod = "close")
+    KeyChanges keyChanges(JdbcTemplate jdbc, Keyring keyring) {
+        return KeyChanges.watch(jdbc, keyring);
     }
 
     @Bean

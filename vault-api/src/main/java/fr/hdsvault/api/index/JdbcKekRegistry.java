@@ -61,9 +61,18 @@ public final class JdbcKekRegistry implements KekRegistry {
     @Override
     public boolean replace(KekRecord r, int expectedRootKeyVersion) {
         byte[] wrapped = r.destroyed() ? null : r.wrappedKey();
-        return jdbc.update("update kek_registry set root_key_version = ?, wrapped_key = ?, destroyed_at = ? "
+        boolean replaced = jdbc.update("update kek_registry set root_key_version = ?, wrapped_key = ?, destroyed_at = ? "
                         + "where kek_id = ? and version = ? and root_key_version = ? and destroyed_at is null",
                 r.rootKeyVersion(), wrapped, utc(r.destroyedAt()), r.kekId(), r.version(), expectedRootKeyVersion) == 1;
+        if (replaced && r.destroyed()) { // crypto-shredding: other nodes must drop the key they hold
+            changed(r.kekId(), "destroyed");
+        }
+        return replaced;
+    }
+
+    /** Records a change that every node's {@link fr.hdsvault.api.keys.KeyChanges} watch acts on. */
+    private void changed(String kekId, String kind) {
+        jdbc.update("insert into key_change (kek_id, kind, changed_at) values (?, ?, ?)", kekId, kind, utc(Instant.now()));
     }
 
     @Override

@@ -16,7 +16,7 @@ public final class IndexDatabases {
     private IndexDatabases() {
     }
 
-    static DataSource h2() {
+    public static DataSource h2() {
         DriverManagerDataSource ds = new DriverManagerDataSource(
                 "jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
         migrate(ds, null);
@@ -34,7 +34,7 @@ public final class IndexDatabases {
 
     private static final java.util.List<String> CREATED_SCHEMAS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    static DataSource postgres() {
+    public static DataSource postgres() {
         String schema = "t_" + UUID.randomUUID().toString().replace("-", "");
         CREATED_SCHEMAS.add(schema);
         DriverManagerDataSource admin = new DriverManagerDataSource(POSTGRES_URL, POSTGRES_USER, "");
@@ -43,7 +43,7 @@ public final class IndexDatabases {
     }
 
     /** Drops the schemas this run created, so the shared database does not fill up. */
-    static void dropPostgresSchemas() {
+    public static void dropPostgresSchemas() {
         var admin = new org.springframework.jdbc.core.JdbcTemplate(new DriverManagerDataSource(POSTGRES_URL, POSTGRES_USER, ""));
         for (String schema : CREATED_SCHEMAS) {
             admin.execute("drop schema if exists " + schema + " cascade");
