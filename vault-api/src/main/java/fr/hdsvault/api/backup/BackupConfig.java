@@ -80,7 +80,7 @@ public class BackupConfig {
                 auditSigningKey.publicKey(),
                 new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
         VaultBackupSource source = new VaultBackupSource(db, keyring, objectBucket.store(), objectBucket.bucket(), home, clock);
-        return new BackupService(storage.target(), source, new JdbcLock(db, clock, lockTtl),
+        return new BackupService(storage.target(), source, new JdbcLock(db, lockTtl),
                 new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(home.vaultId(), site),
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);
     }

@@ -114,7 +114,7 @@ public class BackupService implements AutoCloseable {
     public BackupSummary backup(String requester) {
         try (JdbcLock.Held held = acquire()) {
             BackupSummary summary = new BackupRunner(source, target, parallelism, clock)
-                    .run(Progress.logging(log, "backup", PROGRESS_EVERY).and(observer));
+                    .run(whileHeld(held, Progress.logging(log, "backup", PROGRESS_EVERY).and(observer)));
             log.info(summary.describe());
             if (summary.ok()) {
                 try {
@@ -195,7 +195,7 @@ public class BackupService implements AutoCloseable {
             String id = newDrillId();
             Instant started = clock.instant();
             insertRunning(id, backupId, requester, started);
-            return finishDrill(id, backupId, requester, started);
+            return finishDrill(id, backupId, requester, started, held);
         }
     }
 
@@ -208,7 +208,7 @@ public class BackupService implements AutoCloseable {
             DrillReport running = insertRunning(id, backupId, requester, started);
             async.submit(() -> {
                 try (held) {
-                    finishDrill(id, backupId, requester, started);
+                    finishDrill(id, backupId, requester, started, held);
                 } catch (RuntimeException e) {
                     log.error("restore drill {} could not finish: {}", id, e.getMessage());
                 }
@@ -220,9 +220,24 @@ public class BackupService implements AutoCloseable {
         }
     }
 
-    private DrillReport finishDrill(String id, String backupId, String requester, Instant started) {
+    /**
+     * Progress that stops the work (a {@link fr.hdsvault.backup.BackupException} at the next
+     * step) once the lock is lost: another instance may hold it and run meanwhile.
+     */
+    private static Progress whileHeld(JdbcLock.Held held, Progress progress) {
+        return (phase, done, total, bytes) -> {
+            if (held.lost()) {
+                throw new fr.hdsvault.backup.BackupException("the backup lock was lost (this instance stopped renewing it for longer "
+                        + "than its time to live): stopped, another instance may be running");
+            }
+            progress.update(phase, done, total, bytes);
+        };
+    }
+
+    private DrillReport finishDrill(String id, String backupId, String requester, Instant started, JdbcLock.Held held) {
         log.info("restore drill {} started ({}), backup set {}", id, requester, backupId == null ? "latest" : backupId);
-        DrillReport report = drill.run(id, backupId, requester, started, Progress.logging(log, "restore drill " + id, PROGRESS_EVERY));
+        DrillReport report = drill.run(id, backupId, requester, started,
+                whileHeld(held, Progress.logging(log, "restore drill " + id, PROGRESS_EVERY)));
         jdbc.update("update restore_drill set finished_at = ?, status = ?, backup_id = ?, report = ? where id = ?",
                 utc(report.finishedAt()), report.status(), report.backupId(), json.writeValueAsString(report), id);
         log.info("restore drill {} {}: RTO {} s, RPO {} s, {} objects, {} failure(s)", id, report.status(), report.rtoSeconds(),
