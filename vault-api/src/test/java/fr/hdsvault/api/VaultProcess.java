@@ -141,6 +141,16 @@ final class VaultProcess implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, without waiting: what an orchestrator sends to stop a node. */
+    void terminate() {
+        process.destroy();
+    }
+
+    /** Waits for the process to end; true when it did within the time. */
+    boolean awaitExit(Duration within) throws InterruptedException {
+        return process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** A graceful stop (SIGTERM): shutdown hooks run. */
     @Override
     public void close() throws InterruptedException {
