@@ -33,15 +33,26 @@ public final class JdbcLock {
 
     private final DataSource db;
     private final Duration ttl;
+    private final Runnable durable;
     /** {@code current_timestamp} plus the time to live, as H2 and PostgreSQL both read it. */
     private final String expiry;
 
     public JdbcLock(DataSource db, Duration ttl) {
+        this(db, ttl, () -> { });
+    }
+
+    /**
+     * @param durable run after the lock is taken, before the holder works: makes the taking
+     *                durable where the database's own commit does not (H2), so that a holder
+     *                killed at once still keeps others out until its lock expires
+     */
+    public JdbcLock(DataSource db, Duration ttl, Runnable durable) {
         if (ttl.toMillis() < 1000) {
             throw new IllegalArgumentException("a lock lives at least one second");
         }
         this.db = db;
         this.ttl = ttl;
+        this.durable = durable;
         this.expiry = String.format(Locale.ROOT, "current_timestamp + interval '%d.%03d' second", ttl.toSeconds(), ttl.toMillisPart());
     }
 
@@ -109,7 +120,11 @@ public final class JdbcLock {
             }
             int taken = update("update vault_lock set locked_until = " + expiry + ", locked_at = current_timestamp, locked_by = ? "
                     + "where name = ? and locked_until <= current_timestamp", owner, name);
-            return taken == 1 ? Optional.of(new Held(name, owner)) : Optional.empty();
+            if (taken != 1) {
+                return Optional.empty();
+            }
+            durable.run();
+            return Optional.of(new Held(name, owner));
         } catch (SQLException e) {
             throw new BackupException("lock " + name + " cannot be taken: " + e.getMessage(), e);
         }

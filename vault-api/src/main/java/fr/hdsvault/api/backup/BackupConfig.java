@@ -60,6 +60,7 @@ public class BackupConfig {
 
     @Bean(destroyMethod = "close")
     BackupService backupService(BackupStorage storage, DataSource db, JdbcTemplate jdbc, Keyring keyring,
+                                fr.hdsvault.api.index.IndexDurability durability,
                                 @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket,
                                 VaultHome home, AuditTrail trail, fr.hdsvault.crypto.sign.Ed25519.SigningKey auditSigningKey,
                                 @Value("${vault.audit.site:single-node}") String site,
@@ -80,7 +81,7 @@ public class BackupConfig {
                 auditSigningKey.publicKey(),
                 new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
         VaultBackupSource source = new VaultBackupSource(db, keyring, objectBucket.store(), objectBucket.bucket(), home, clock);
-        return new BackupService(storage.target(), source, new JdbcLock(db, lockTtl),
+        return new BackupService(storage.target(), source, new JdbcLock(db, lockTtl, durability::sync),
                 new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(home.vaultId(), site),
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);
     }

@@ -86,9 +86,13 @@ public final class VaultHome {
         }
     }
 
-    /** The embedded H2 index database of this directory. */
+    /**
+     * The embedded H2 index database of this directory. H2's own JVM shutdown hook is off: on
+     * SIGTERM it would close the database while the vault still drains and serves, and before the
+     * audit trail's last checkpoint; the vault closes it when its connections close.
+     */
     public String h2Url() {
-        return "jdbc:h2:file:" + index().resolve("vault");
+        return "jdbc:h2:file:" + index().resolve("vault") + ";DB_CLOSE_ON_EXIT=FALSE";
     }
 
     /** A stable random identity for this vault, created on first start. */
