@@ -209,7 +209,6 @@ public final class Keyring {
         return registry.insert(new KekRecord(keyId, 1, wrapped.rootKeyVersion(), wrapped.bytes(), clock.instant(), null));
     }
 
-    /** Drops every unwrapped key from memory (e.g. on shutdown or after a root rotation). */
     /**
      * Drops every cached version of one KEK: the next use reads the registry again (another node
      * destroyed or rotated it).
@@ -220,6 +219,7 @@ public final class Keyring {
         }
     }
 
+    /** Drops every unwrapped key from memory (e.g. on shutdown or after a root rotation). */
     public void clearCache() {
         synchronized (cache) {
             cache.clear();

@@ -21,6 +21,7 @@ import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import fr.hdsvault.api.health.KeysHealthIndicator;
 import fr.hdsvault.api.health.StorageHealthIndicator;
 import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.security.TokenIssuer;
 import fr.hdsvault.crypto.root.RootKeyProvider;
 import fr.hdsvault.storage.BucketOptions;
@@ -102,9 +103,15 @@ public class VaultApplication {
         return stores.bucket(StoresProperties.Role.PRIMARY);
     }
 
+    /** One identity for every node on the index database (VaultIdentity). */
     @Bean
-    TokenIssuer tokenIssuer(VaultHome home) {
-        return TokenIssuer.forHome(home);
+    VaultIdentity vaultIdentity(JdbcTemplate jdbc, VaultHome home) {
+        return VaultIdentity.establish(jdbc, home, Clock.systemUTC());
+    }
+
+    @Bean
+    TokenIssuer tokenIssuer(VaultHome home, VaultIdentity identity) {
+        return TokenIssuer.of(home, identity.vaultId());
     }
 
     /**

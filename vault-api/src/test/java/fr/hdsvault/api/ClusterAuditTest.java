@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * sequence), each node reads what the other wrote and serves the next page of a search the
  * other ran (to the same grants only), one node killed with SIGKILL under load loses nothing it
  * acknowledged, and the whole trail verifies, its checkpoints signed by both nodes matching one
- * to one in the database and the bucket.
+ * to one in the database and the bucket. The two nodes are one vault: one identity, and tokens
+ * issued by either accepted by both.
  */
 class ClusterAuditTest {
 
@@ -67,7 +68,15 @@ class ClusterAuditTest {
             }
             VaultProcess second = VaultProcess.start(b, VaultMain.class, List.of(), env, serve);
             try {
-                Map<VaultProcess, String> tokens = Map.of(first, token(a), second, token(b));
+                // One vault: the second node adopted the first's identity, and each accepts the other's tokens.
+                assertThat(Files.readString(b.resolve("vault-id"))).isEqualTo(Files.readString(a.resolve("vault-id")));
+                for (VaultProcess node : List.of(first, second)) {
+                    for (Path issuer : List.of(a, b)) {
+                        HttpResponse<String> r = node.send("GET", "/fhir/Patient?_count=1", token(issuer), null);
+                        assertThat(r.statusCode()).as("a token of %s on %s: %s", issuer, node.home, r.body()).isEqualTo(200);
+                    }
+                }
+                Map<VaultProcess, String> tokens = Map.of(first, token(b), second, token(a));
                 Set<String> acknowledged = ConcurrentHashMap.newKeySet();
                 ConcurrentLinkedQueue<String> refused = new ConcurrentLinkedQueue<>();
                 write(List.of(first, second), tokens, acknowledged, refused, 4_000, null);

@@ -3,6 +3,7 @@ package fr.hdsvault.api.audit;
 import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.VaultApplication;
 import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.api.resources.VaultRepository;
 import fr.hdsvault.crypto.EnvelopeCipher;
@@ -60,9 +61,10 @@ public class AuditConfig {
     @Bean
     AuditCheckpoints auditCheckpoints(JdbcTemplate jdbc, PlatformTransactionManager transactions, IndexDurability durability,
                                       @Qualifier("auditBucket") VaultStores.StoreBucket auditBucket,
-                                      Ed25519.SigningKey auditSigningKey, VaultHome home) {
-        return new AuditCheckpoints(jdbc, new TransactionTemplate(transactions), durability, auditBucket.store(), new AuditCheckpoints.Signer("hds-vault/" + home.vaultId()
-                + "/audit", KEY_NAME, auditSigningKey, auditBucket.bucket()), Clock.systemUTC());
+                                      Ed25519.SigningKey auditSigningKey, VaultIdentity identity) {
+        return new AuditCheckpoints(jdbc, new TransactionTemplate(transactions), durability, auditBucket.store(),
+                new AuditCheckpoints.Signer("hds-vault/" + identity.vaultId() + "/audit", KEY_NAME, auditSigningKey, auditBucket.bucket()),
+                Clock.systemUTC());
     }
 
     @Bean
@@ -111,12 +113,12 @@ public class AuditConfig {
     }
 
     @Bean
-    FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, RefusalAggregator refusals, FhirContext fhir, VaultHome home,
-                                                    VaultRepository repository,
+    FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, RefusalAggregator refusals, FhirContext fhir,
+                                                    VaultIdentity identity, VaultRepository repository,
                                                     @Value("${vault.audit.site:single-node}") String site) {
         RequestedResources requested = requestedResources(fhir, repository);
         FilterRegistrationBean<AuditFilter> registration = new FilterRegistrationBean<>(
-                new AuditFilter(trail, new AuditEvents(home.vaultId(), site), refusals, requested, fhir, Clock.systemUTC()));
+                new AuditFilter(trail, new AuditEvents(identity.observer(), site), refusals, requested, fhir, Clock.systemUTC()));
         registration.setOrder(FILTER_ORDER);
         if (Boolean.getBoolean(BENCHMARK_AUDIT_OFF)) {
             org.slf4j.LoggerFactory.getLogger(AuditConfig.class).error(

@@ -36,11 +36,12 @@ public final class AuditEvents {
     public record Request(String method, String path, String query, ClientAddress address, int status, String breakGlassReason) {
     }
 
-    private final String vaultId;
+    private final String observer;
     private final String site;
 
-    public AuditEvents(String vaultId, String site) {
-        this.vaultId = vaultId;
+    /** @param observer who records: {@code VaultIdentity#observer()} */
+    public AuditEvents(String observer, String site) {
+        this.observer = observer;
         this.site = site;
     }
 
@@ -89,7 +90,7 @@ public final class AuditEvents {
                 e.addPurposeOfEvent(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "BTG",
                         "break the glass")).setText(request.breakGlassReason()));
             }
-            e.getSource().setSite(site).setObserver(new Reference().setDisplay("hds-vault " + vaultId))
+            e.getSource().setSite(site).setObserver(new Reference().setDisplay(observer))
                     .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
             if (patient != null) {
                 e.addEntity().setWhat(new Reference(patient))
@@ -131,7 +132,7 @@ public final class AuditEvents {
         e.setOutcomeDesc(outcomeDescription);
         e.addAgent().setRequestor(true).setWho(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:operator")
                 .setValue(requester)));
-        e.getSource().setSite(site).setObserver(new Reference().setDisplay("hds-vault " + vaultId))
+        e.getSource().setSite(site).setObserver(new Reference().setDisplay(observer))
                 .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
         String entity = "urn:hds-vault:" + operation + ":" + operationId;
         e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:" + operation)

@@ -56,22 +56,24 @@ public final class VaultBackupSource implements BackupSource {
     private final ObjectStore store;
     private final String objectBucket;
     private final VaultHome home;
+    private final String vaultId;
     private final Clock clock;
 
     public VaultBackupSource(DataSource db, Keyring keyring, ObjectStore store, String objectBucket,
-                             VaultHome home, Clock clock) {
+                             VaultHome home, String vaultId, Clock clock) {
         this.db = db;
         this.keyring = keyring;
         this.envelopes = new EnvelopeCipher(keyring);
         this.store = store;
         this.objectBucket = objectBucket;
         this.home = home;
+        this.vaultId = vaultId;
         this.clock = clock;
     }
 
     @Override
     public String vaultId() {
-        return home.vaultId();
+        return vaultId;
     }
 
     @Override

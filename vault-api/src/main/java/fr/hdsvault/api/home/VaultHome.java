@@ -16,7 +16,8 @@ import java.util.UUID;
  * The single-node data directory and everything the vault creates in it on first start:
  *
  * <pre>
- * vault-id              this vault's identity (issuer of its tokens)
+ * vault-id              the vault's identity (issuer of its tokens); on a shared database, the cluster's
+ * node-id               this data directory's node, among the nodes of one vault
  * tls/                  local CA (ca.pem) and server certificate (DevPki)
  * keys/root.p12         root key store; keys/root.passphrase unless VAULT_ROOT_PASSPHRASE is set
  * keys/jwt-issuer.jwks  the single-node token signing keys (newest first; the previous one kept for verification)
@@ -95,9 +96,31 @@ public final class VaultHome {
         return "jdbc:h2:file:" + index().resolve("vault") + ";DB_CLOSE_ON_EXIT=FALSE";
     }
 
-    /** A stable random identity for this vault, created on first start. */
+    /**
+     * The vault's identity, random on first start. Nodes that share an index database share the
+     * one it holds ({@code VaultIdentity}), which each adopts into its directory.
+     */
     public String vaultId() {
+        return randomIdentity("vault-id");
+    }
+
+    /** This data directory among the nodes of one vault, random on first start. */
+    public String nodeId() {
+        return randomIdentity("node-id");
+    }
+
+    /** Takes the vault identity a shared index database holds (this directory joins that vault). */
+    public void adoptVaultId(String vaultId) {
         Path file = root.resolve("vault-id");
+        try {
+            Files.writeString(file, vaultId + "\n", StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    private String randomIdentity(String name) {
+        Path file = root.resolve(name);
         try {
             if (!Files.exists(file)) {
                 Files.writeString(file, UUID.randomUUID() + "\n", StandardCharsets.US_ASCII);

@@ -2,7 +2,7 @@ package fr.hdsvault.api.keys;
 
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
-import fr.hdsvault.api.home.VaultHome;
+import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.crypto.Keyring;
 import java.time.Clock;
@@ -32,10 +32,10 @@ public class KeyAdminController {
     private final AuditTrail trail;
     private final AuditEvents events;
 
-    public KeyAdminController(Keyring keyring, AuditTrail trail, VaultHome home, @Value("${vault.audit.site:single-node}") String site) {
+    public KeyAdminController(Keyring keyring, AuditTrail trail, VaultIdentity identity, @Value("${vault.audit.site:single-node}") String site) {
         this.keyring = keyring;
         this.trail = trail;
-        this.events = new AuditEvents(home.vaultId(), site);
+        this.events = new AuditEvents(identity.observer(), site);
     }
 
     @GetMapping("/admin/keys/root")

@@ -75,9 +75,14 @@ public class SecurityConfig {
         return new AccessPolicy(properties.breakGlass().enabled());
     }
 
+    /** Every node's issuer keys: this node's from its directory, the others' from the database (PublishedIssuerKeys). */
     @Bean
-    TokenIssuer.VerificationKeys issuerKeys(TokenIssuer issuer) {
-        return issuer.verificationKeys();
+    TokenIssuer.VerificationKeys issuerKeys(TokenIssuer issuer, org.springframework.jdbc.core.JdbcTemplate jdbc,
+                                            org.springframework.transaction.PlatformTransactionManager transactions,
+                                            fr.hdsvault.crypto.Keyring keyring, fr.hdsvault.api.home.VaultIdentity identity) {
+        return issuer.verificationKeys(new PublishedIssuerKeys(jdbc,
+                new org.springframework.transaction.support.TransactionTemplate(transactions),
+                keyring.hmacKey(PublishedIssuerKeys.MAC_KEY), identity.nodeId(), java.time.Clock.systemUTC()));
     }
 
     @Bean

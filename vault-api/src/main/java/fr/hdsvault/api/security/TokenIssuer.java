@@ -33,12 +33,13 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The single-node token issuer: RS256 keys (RSA 3072) kept as a JWK set in the data directory
- * (owner-only), newest first. {@code vault token} signs with the newest; the server verifies
- * with every key of the set and reloads it when it changes, so {@link #rotate} takes effect
- * without a restart and tokens signed before a rotation stay valid until they expire (the
- * previous key is kept, older ones dropped). Production deployments configure their OpenID
- * Connect provider instead.
+ * The vault's own token issuer: RS256 keys (RSA 3072) kept as a JWK set in each node's data
+ * directory (owner-only), newest first. {@code vault token} signs with the newest; the server
+ * verifies with every key of the set and reloads it when it changes, so {@link #rotate} takes
+ * effect without a restart and tokens signed before a rotation stay valid until they expire (the
+ * previous key is kept, older ones dropped). The nodes of one vault share one issuer name and
+ * exchange their public keys through the database ({@link PublishedIssuerKeys}), so any node
+ * accepts any node's tokens. Production deployments configure their OpenID Connect provider instead.
  *
  * <p>Why RSA: every request verifies a token, and the JDK 17's pure-Java ECDSA took about
  * 1.5-1.9 ms per ES256 verification here against 0.05-0.08 ms for RS256 (docs/performance.md).
@@ -62,14 +63,19 @@ public final class TokenIssuer {
         this.clock = clock;
     }
 
+    /** The issuer of the vault the data directory belongs to (the command line's: the directory's vault id). */
+    public static TokenIssuer forHome(VaultHome home) {
+        return of(home, home.vaultId());
+    }
+
     /** Synchronized: the key may be generated on a start-up thread while Spring starts (ServeCommand); one key per home. */
-    public static synchronized TokenIssuer forHome(VaultHome home) {
+    public static synchronized TokenIssuer of(VaultHome home, String vaultId) {
         Path file = home.keys().resolve(KEYS_FILE);
         Path legacy = home.keys().resolve("jwt-issuer.jwk"); // one key, before rotation existed
         if (!Files.exists(file)) {
             write(file, Files.exists(legacy) ? read(legacy) : new JWKSet(newKey()));
         }
-        return new TokenIssuer(file, "urn:hds-vault:" + home.vaultId(), Clock.systemUTC());
+        return new TokenIssuer(file, "urn:hds-vault:" + vaultId, Clock.systemUTC());
     }
 
     public String issuer() {
@@ -85,9 +91,12 @@ public final class TokenIssuer {
         return fresh.getKeyID();
     }
 
-    /** The public keys, reloaded from the data directory when they change. */
-    public VerificationKeys verificationKeys() {
-        return new VerificationKeys(file);
+    /**
+     * The public keys of this node and of every other node of the vault: this node's are
+     * published in the database, the others' read from it.
+     */
+    public VerificationKeys verificationKeys(PublishedIssuerKeys published) {
+        return new VerificationKeys(file, published);
     }
 
     /** What a token says about its bearer. */
@@ -125,61 +134,64 @@ public final class TokenIssuer {
     }
 
     /**
-     * The issuer's public keys as a JWK source for the token decoder. The file is checked when a
-     * token names an unknown key id (a rotation) and at most every few seconds otherwise (a key
-     * dropped by a later rotation stops verifying).
+     * The issuers' public keys as a JWK source for the token decoder: this node's, from its data
+     * directory, and the other nodes', from the database. Both are checked again when a token
+     * names an unknown key id (a rotation, a new node), at most once a second, and every few
+     * seconds otherwise (a key dropped by a rotation, or expired, stops verifying).
      */
     public static final class VerificationKeys implements JWKSource<SecurityContext> {
         private static final long RECHECK_NANOS = Duration.ofSeconds(5).toNanos();
+        private static final long UNKNOWN_KEY_RECHECK_NANOS = Duration.ofSeconds(1).toNanos();
 
         private final Path file;
+        private final PublishedIssuerKeys published;
+        private volatile JWKSet own;
         private volatile JWKSet keys;
         private volatile FileTime loaded;
         private volatile long checkedAt;
 
-        VerificationKeys(Path file) {
+        VerificationKeys(Path file, PublishedIssuerKeys published) {
             this.file = file;
-            reload();
+            this.published = published;
+            reload(true);
         }
 
         @Override
         public List<JWK> get(JWKSelector selector, SecurityContext context) {
-            if (System.nanoTime() - checkedAt > RECHECK_NANOS) {
-                reloadIfChanged();
+            long now = System.nanoTime();
+            if (now - checkedAt > RECHECK_NANOS) {
+                reload(false);
             }
             List<JWK> found = selector.select(keys);
-            if (found.isEmpty() && reloadIfChanged()) {
+            if (found.isEmpty() && System.nanoTime() - checkedAt > UNKNOWN_KEY_RECHECK_NANOS) {
+                reload(false);
                 found = selector.select(keys);
             }
             return found;
         }
 
-        /** The public JWK set, as published at /.well-known/jwks.json. */
+        /** Every node's public keys, as published at /.well-known/jwks.json: the tokens of any node verify with them. */
         public JWKSet publicSet() {
-            reloadIfChanged();
+            reload(false);
             return keys;
         }
 
-        private synchronized boolean reloadIfChanged() {
+        private synchronized void reload(boolean first) {
             checkedAt = System.nanoTime();
+            FileTime modified;
             try {
-                if (Files.getLastModifiedTime(file).equals(loaded)) {
-                    return false;
-                }
+                modified = Files.getLastModifiedTime(file);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the token issuer keys " + file, e);
             }
-            reload();
-            return true;
-        }
-
-        private synchronized void reload() {
-            try {
-                loaded = Files.getLastModifiedTime(file);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the token issuer keys " + file, e);
+            boolean changed = first || !modified.equals(loaded);
+            if (changed) {
+                loaded = modified;
+                own = read(file).toPublicJWKSet();
             }
-            keys = read(file).toPublicJWKSet();
+            List<JWK> all = new ArrayList<>(own.getKeys());
+            all.addAll(published.exchange(own, changed));
+            keys = new JWKSet(all);
         }
     }
 
