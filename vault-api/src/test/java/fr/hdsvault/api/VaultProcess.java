@@ -28,13 +28,13 @@ final class VaultProcess implements AutoCloseable {
     private final Process process;
     private final Path log;
 
-    private VaultProcess(Path home, int port, Process process, Path log) throws Exception {
+    private VaultProcess(Path home, int port, Path ca, Process process, Path log) throws Exception {
         this.home = home;
         this.base = "https://localhost:" + port;
         this.process = process;
         this.log = log;
         this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-                .sslContext(awaitCa(home.resolve("tls").resolve(DevPki.CA_CERT))).build();
+                .sslContext(ca != null ? VaultHttps.trusting(ca) : awaitCa(home.resolve("tls").resolve(DevPki.CA_CERT))).build();
         awaitReady();
     }
 
@@ -49,17 +49,28 @@ final class VaultProcess implements AutoCloseable {
     /** The same, with environment variables for the vault (secrets: PINs, S3 keys). */
     static VaultProcess start(Path home, Class<?> mainClass, List<String> jvmOptions, java.util.Map<String, String> env,
                               String... serveOptions) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        return startOn(home, freePort(), null, mainClass, jvmOptions, env, serveOptions);
+    }
+
+    /**
+     * The same on a given port (a node restarted behind a load balancer), trusting {@code ca}
+     * (null: the local CA the vault creates in its directory).
+     */
+    static VaultProcess startOn(Path home, int port, Path ca, Class<?> mainClass, List<String> jvmOptions,
+                                java.util.Map<String, String> env, String... serveOptions) throws Exception {
         Path log = home.resolveSibling(home.getFileName() + ".log");
         Process process = launch(home, port, mainClass, jvmOptions, env, log, serveOptions);
         try {
-            return new VaultProcess(home, port, process, log);
+            return new VaultProcess(home, port, ca, process, log);
         } catch (Throwable e) {
             process.destroyForcibly();
             throw e;
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
         }
     }
 
