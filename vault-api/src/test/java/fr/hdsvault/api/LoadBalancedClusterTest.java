@@ -230,6 +230,7 @@ class LoadBalancedClusterTest {
         env.put("VAULT_LB_CERT", lbPem.toString());
         env.put("VAULT_NODES_CA", ca.toString());
         env.put("VAULT_NODES_NAME", "localhost");
+        env.put("VAULT_LB_ADMIN", dir.resolve("haproxy.sock").toString());
         for (int i = 0; i < 3; i++) {
             env.put("VAULT_NODE" + (i + 1), "127.0.0.1:" + ports[i]);
         }
