@@ -22,6 +22,7 @@ import fr.hdsvault.api.health.KeysHealthIndicator;
 import fr.hdsvault.api.health.StorageHealthIndicator;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.api.home.VaultIdentity;
+import fr.hdsvault.api.metrics.FhirRequestMetrics;
 import fr.hdsvault.api.security.TokenIssuer;
 import fr.hdsvault.crypto.root.RootKeyProvider;
 import fr.hdsvault.storage.BucketOptions;
@@ -207,6 +208,7 @@ public class VaultApplication {
                 search, objectWorkers, access));
         server.registerProviders(providers);
         SearchParameters parameters = new SearchParameters(fhir);
+        server.registerInterceptor(new FhirRequestMetrics.Routing(fhir));
         server.registerInterceptor(new ExceptionOutcomes());
         server.registerInterceptor(new StrictParameters(parameters, maxPageSize));
         server.registerInterceptor(new StrictXml());

@@ -3,6 +3,7 @@ package fr.hdsvault.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.metrics.IntegrityFailures;
 import fr.hdsvault.storage.embedded.EmbeddedS3Server;
 import io.micrometer.core.instrument.Metrics;
 import java.net.http.HttpResponse;
@@ -77,7 +78,7 @@ class DamagedRecordTest {
     void aSearchAndEverythingServeTheHealthyEntriesAndNameTheDamagedOne(CapturedOutput log) throws Exception {
         String damaged = observations.get(1);
         String key = damage(damaged);
-        double before = Metrics.counter("vault.integrity.failures").count();
+        double before = Metrics.counter(IntegrityFailures.METRIC, "kind", "record").count();
 
         HttpResponse<String> search = vault.get("/fhir/Observation?patient=" + patient, token);
         assertThat(search.statusCode()).as(search.body()).isEqualTo(200);
@@ -100,7 +101,7 @@ class DamagedRecordTest {
         assertThat(read.statusCode()).isEqualTo(500);
         assertThat(read.body()).contains("failed its integrity check").doesNotContain("java.").doesNotContain("Exception");
 
-        assertThat(Metrics.counter("vault.integrity.failures").count() - before).isEqualTo(3);
+        assertThat(Metrics.counter(IntegrityFailures.METRIC, "kind", "record").count() - before).isEqualTo(3);
         assertThat(log.getAll()).contains("integrity failure: object " + key).doesNotContain("integrity failure: object " + damaged);
         assertThat(log.getAll().lines().filter(l -> l.contains("integrity failure")).toList()).allSatisfy(l ->
                 assertThat(l).doesNotContain(damaged).doesNotContain(patient));

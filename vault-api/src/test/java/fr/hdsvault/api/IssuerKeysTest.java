@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import fr.hdsvault.api.home.VaultIdentity;
+import fr.hdsvault.api.metrics.IntegrityFailures;
 import fr.hdsvault.api.security.PublishedIssuerKeys;
 import fr.hdsvault.crypto.Keyring;
+import io.micrometer.core.instrument.Metrics;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,9 +77,12 @@ class IssuerKeysTest {
                 "intruder-key", "node-x", intruder.toPublicJWK().toJSONString(),
                 Timestamp.from(Instant.now().plus(Duration.ofHours(1))), "00".repeat(32));
         String token = new TestTokens(intruder, issuer, "hds-vault").sign("mallory", "operator", null, null);
+        double failures = Metrics.counter(IntegrityFailures.METRIC, "kind", "issuer-key").count();
         Thread.sleep(1_100); // past the recheck of unknown key ids: the row has been read
         HttpResponse<String> r = vault.get("/fhir/Patient?_count=1", token);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(401);
+        assertThat(Metrics.counter(IntegrityFailures.METRIC, "kind", "issuer-key").count()).as("counted as an integrity failure")
+                .isGreaterThan(failures);
         assertThat(vault.get("/.well-known/jwks.json", null).body()).doesNotContain("intruder-key");
     }
 

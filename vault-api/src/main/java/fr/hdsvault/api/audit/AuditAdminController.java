@@ -1,5 +1,6 @@
 package fr.hdsvault.api.audit;
 
+import fr.hdsvault.api.metrics.IntegrityFailures;
 import fr.hdsvault.crypto.tlog.MerkleTree;
 import fr.hdsvault.crypto.tlog.PrunedTree;
 import java.time.OffsetDateTime;
@@ -42,14 +43,21 @@ public class AuditAdminController {
     @GetMapping("/verify")
     public AuditVerifier.Result verify() {
         trail.checkpoint();
-        return verifier.verify();
+        return counted(verifier.verify());
     }
 
     /** The same, and that the trail grew from a checkpoint the auditor saved earlier (the note, as the request body). */
     @org.springframework.web.bind.annotation.PostMapping(path = "/verify", consumes = "text/plain")
     public AuditVerifier.Result verifyFrom(@org.springframework.web.bind.annotation.RequestBody String trustedCheckpoint) {
         trail.checkpoint();
-        return verifier.verify(trustedCheckpoint);
+        return counted(verifier.verify(trustedCheckpoint));
+    }
+
+    private static AuditVerifier.Result counted(AuditVerifier.Result result) {
+        if (!result.ok()) {
+            IntegrityFailures.count(IntegrityFailures.Kind.AUDIT);
+        }
+        return result;
     }
 
     public record CheckpointView(long treeSize, String rootHash, String createdAt, String note) {

@@ -63,7 +63,8 @@ public class BackupConfig {
     BackupService backupService(BackupStorage storage, DataSource db, JdbcTemplate jdbc, Keyring keyring,
                                 fr.hdsvault.api.index.IndexDurability durability,
                                 @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket,
-                                VaultHome home, VaultIdentity identity, AuditTrail trail, fr.hdsvault.crypto.sign.Ed25519.SigningKey auditSigningKey,
+                                VaultHome home, VaultIdentity identity, AuditTrail trail,
+                                fr.hdsvault.crypto.sign.Ed25519.SigningKey auditSigningKey,
                                 @Value("${vault.audit.site:single-node}") String site,
                                 @Value("${vault.backup.parallelism:8}") int parallelism,
                                 @Value("${vault.backup.keep-last:7}") int keepLast,
@@ -81,7 +82,8 @@ public class BackupConfig {
         RestoreDrill drill = new RestoreDrill(storage.target(), keyring, objectBucket, jdbc,
                 auditSigningKey.publicKey(),
                 new RestoreDrill.Settings(scratch, rtoTarget, rpoTarget, sampleSize, parallelism), clock);
-        VaultBackupSource source = new VaultBackupSource(db, keyring, objectBucket.store(), objectBucket.bucket(), home, identity.vaultId(), clock);
+        VaultBackupSource source = new VaultBackupSource(db, keyring, objectBucket.store(), objectBucket.bucket(), home,
+                identity.vaultId(), clock);
         return new BackupService(storage.target(), source, new JdbcLock(db, lockTtl, durability::sync),
                 new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(identity.observer(), site),
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);

@@ -9,6 +9,7 @@ import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
 import ca.uhn.fhir.util.FhirTerser;
 import fr.hdsvault.api.fhir.BundleEntries;
+import fr.hdsvault.api.metrics.IntegrityFailures;
 import fr.hdsvault.api.security.Visibility;
 import fr.hdsvault.crypto.EncryptionContext;
 import fr.hdsvault.crypto.EnvelopeCipher;
@@ -67,9 +68,6 @@ public final class VaultRepository {
     private final String tenant;
     private final Clock clock;
     private final SearchTokens searchTokens;
-    /** Integrity failures served as errors, by count only: no label could carry anything about the record. */
-    private final io.micrometer.core.instrument.Counter integrityFailures =
-            io.micrometer.core.instrument.Metrics.counter("vault.integrity.failures");
     private final Map<String, String> kekIds = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
@@ -314,7 +312,7 @@ public final class VaultRepository {
             // The opaque object key, never the resource id (a client may choose ids that say something).
             log.error("integrity failure: object {} (a {} version) was not served: {}", v.objectKey(), type,
                     e.getClass().getSimpleName());
-            integrityFailures.increment();
+            IntegrityFailures.count(IntegrityFailures.Kind.RECORD);
             throw new DamagedRecordException(type, id, v.version());
         }
     }

@@ -2,6 +2,7 @@ package fr.hdsvault.api.security;
 
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
+import fr.hdsvault.api.metrics.IntegrityFailures;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -130,8 +131,9 @@ public final class PublishedIssuerKeys {
         return List.copyOf(found);
     }
 
-    /** Once per key id: a forged row stays until someone removes it, and must not flood the log. */
+    /** Counted at every reading; logged once per key id: a forged row stays until someone removes it, and must not flood the log. */
     private void reportForgery(String keyId, String why) {
+        IntegrityFailures.count(IntegrityFailures.Kind.ISSUER_KEY);
         if (reportedForgeries.add(keyId)) {
             log.error("INTEGRITY: token issuer key {} in the database is refused: {} (written by someone without the root key?); "
                     + "tokens it signed are refused", keyId, why);

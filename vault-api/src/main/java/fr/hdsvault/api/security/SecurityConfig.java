@@ -130,6 +130,7 @@ public class SecurityConfig {
                         .requestMatchers("/fhir/**").hasAnyRole(Role.PRACTITIONER.name(), Role.PATIENT.name(), Role.AUDITOR.name())
                         .requestMatchers("/admin/audit/**").hasRole(Role.AUDITOR.name())
                         .requestMatchers("/admin/**").hasRole(Role.OPERATOR.name())
+                        .requestMatchers("/actuator/prometheus").hasRole(Role.OPERATOR.name())
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(decoder).jwtAuthenticationConverter(callers))
                         .authenticationEntryPoint(outcomes).accessDeniedHandler(outcomes)
