@@ -16,7 +16,7 @@ import java.util.UUID;
  * Tests skip without them, and fail under CI, which must run them.
  */
 record ExternalStores(String frEndpoint, String frTlsEndpoint, String frAccessKey, String frSecretKey, String deEndpoint,
-                      String deAccessKey, String deSecretKey, Path ca) {
+                      String deAccessKey, String deSecretKey, Path ca, String frStop, String frStart) {
 
     static ExternalStores fromEnvironment() {
         Map<String, String> env = System.getenv();
@@ -26,7 +26,31 @@ record ExternalStores(String frEndpoint, String frTlsEndpoint, String frAccessKe
         }
         assumeTrue(fr != null, "no RADOS Gateway (run .ci/rgw-start DIR and export DIR/env): external S3 tests skipped");
         return new ExternalStores(fr, env.get("RGW_FR_TLS_ENDPOINT"), env.get("RGW_FR_ACCESS_KEY"), env.get("RGW_FR_SECRET_KEY"),
-                env.get("RGW_DE_ENDPOINT"), env.get("RGW_DE_ACCESS_KEY"), env.get("RGW_DE_SECRET_KEY"), Path.of(env.get("RGW_CA")));
+                env.get("RGW_DE_ENDPOINT"), env.get("RGW_DE_ACCESS_KEY"), env.get("RGW_DE_SECRET_KEY"), Path.of(env.get("RGW_CA")),
+                env.get("RGW_FR_STOP"), env.get("RGW_FR_START"));
+    }
+
+    /** Whether the fr-par gateway can be stopped and started (.ci/rgw-start's scripts), for the outage tests. */
+    boolean canRestart() {
+        return frStop != null && frStart != null;
+    }
+
+    /** Stops the fr-par gateway; returns once its process has exited. */
+    void stopFr() throws Exception {
+        run(frStop);
+    }
+
+    /** Starts the fr-par gateway again; returns once it answers. */
+    void startFr() throws Exception {
+        run(frStart);
+    }
+
+    private static void run(String script) throws Exception {
+        Process p = new ProcessBuilder(script).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(script + " failed: " + output);
+        }
     }
 
     /** A bucket name no earlier run used: the gateways outlive a test run on a developer's machine. */

@@ -31,18 +31,20 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three vault processes on the local PostgreSQL and one S3 server (a RADOS Gateway), behind
- * HAProxy running the shipped {@code deploy/haproxy.cfg}: four clients ingest through the load
+ * HAProxy running the shipped {@code deploy/haproxy/haproxy.cfg}: four clients ingest through the load
  * balancer while every node is restarted in turn (SIGTERM, drain, start) without one failed
  * request; then one node is killed with SIGKILL under the same load, and only the requests in
- * flight on it fail; every acknowledged write is read back through the balancer with its
- * AuditEvent, and the whole trail verifies.
+ * flight on it fail; then PostgreSQL and the S3 server are each stopped and started under load
+ * (503s with an OperationOutcome meanwhile, service back without restarting a node); every
+ * acknowledged write is read back through the balancer with its AuditEvent, and the whole trail
+ * verifies.
  */
 class LoadBalancedClusterTest {
 
     private static final int CLIENTS = 4;
     /** Between a client's requests: leaves the two cores of a CI machine room to start a node while three serve. */
     private static final long PAUSE_MILLIS = 40;
-    private static final Path HAPROXY_CONFIG = Path.of("..", "deploy", "haproxy.cfg");
+    private static final Path HAPROXY_FILES = Path.of("..", "deploy", "haproxy").toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
@@ -148,8 +150,44 @@ class LoadBalancedClusterTest {
 
             phase("node2 killed under load", t0);
 
+            // 3. PostgreSQL, then the S3 server, stopped and started under load: 503s with an OperationOutcome
+            // (from the nodes, then from HAProxy once no node is ready), then service again without restarting a node.
+            Load outages = new Load(lb, practitioner);
+            outages.outagesExpected = true;
+            outages.start();
+            outages.awaitAcknowledged(20, Duration.ofSeconds(60));
+            String cluster = IndexDatabases.localCluster();
+            if (cluster != null) {
+                IndexDatabases.pgctl(cluster, "stop");
+                try {
+                    Thread.sleep(5_000);
+                } finally {
+                    IndexDatabases.pgctl(cluster, "start");
+                }
+                outages.awaitAcknowledged(outages.acknowledged.size() + 20, Duration.ofSeconds(90));
+                phase("PostgreSQL restarted under load", t0);
+            }
+            if (s3.canRestart()) {
+                s3.stopFr();
+                try {
+                    Thread.sleep(5_000);
+                } finally {
+                    s3.startFr();
+                }
+                outages.awaitAcknowledged(outages.acknowledged.size() + 20, Duration.ofSeconds(90));
+                phase("S3 server restarted under load", t0);
+            }
+            outages.stop();
+            assertThat(outages.failures).as("answers other than 201, or 503 with an OperationOutcome").isEmpty();
+            if (cluster != null || s3.canRestart()) {
+                assertThat(outages.unavailable.get()).as("503s during the outages").isPositive();
+            } else if ("true".equals(System.getenv("CI"))) {
+                throw new IllegalStateException("CI must restart PostgreSQL and the S3 server under load");
+            }
+
             Set<String> acknowledged = new java.util.HashSet<>(load.acknowledged);
             acknowledged.addAll(underKill.acknowledged);
+            acknowledged.addAll(outages.acknowledged);
             String reader = TestTokens.ofVault(homes.get(2)).sign("dr-lb", "practitioner", "user/*.cruds", null);
             ConcurrentLinkedQueue<String> unreadable = new ConcurrentLinkedQueue<>();
             java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(8);
@@ -176,6 +214,14 @@ class LoadBalancedClusterTest {
             HttpResponse<String> verify = lb.send("GET", "/admin/audit/verify", auditor, null);
             assertThat(verify.body()).as(verify.body()).contains("\"ok\":true");
             phase("audit trail checked", t0);
+
+            // The balancer's access log: method, area and type, never an id or a query.
+            assertThat(lb.send("GET", "/fhir/Patient?identifier=INS-LOGCHECK-4242", reader, null).statusCode()).isEqualTo(200);
+            Thread.sleep(500);
+            String accessLog = Files.readString(dir.resolve("haproxy.log"));
+            assertThat(accessLog).contains("POST /fhir/Patient").contains("GET /fhir/Patient").doesNotContain("LOGCHECK")
+                    .doesNotContain("identifier");
+            acknowledged.stream().limit(50).forEach(id -> assertThat(accessLog).doesNotContain(id));
         } finally {
             if (haproxy != null) {
                 haproxy.destroy();
@@ -190,6 +236,13 @@ class LoadBalancedClusterTest {
                 admin.createStatement().execute("drop schema if exists " + schema + " cascade");
             }
         }
+    }
+
+    /** The balancer logs a type only when it is one of these: they must be R4's, all of them. */
+    @Test
+    void theBalancersListOfTypesIsR4s() throws Exception {
+        List<String> listed = Files.readAllLines(HAPROXY_FILES.resolve("fhir-r4-types.lst"));
+        assertThat(listed).containsExactlyInAnyOrderElementsOf(ca.uhn.fhir.context.FhirContext.forR4Cached().getResourceTypes());
     }
 
     private static void phase(String what, long t0) {
@@ -221,7 +274,7 @@ class LoadBalancedClusterTest {
 
     /** HAProxy in the foreground on the shipped configuration, its settings in the environment as the runbook says. */
     private Process startHaproxy(int lbPort, Path lbPem, Path ca, int[] ports) throws Exception {
-        Path config = HAPROXY_CONFIG.toAbsolutePath().normalize();
+        Path config = HAPROXY_FILES.resolve("haproxy.cfg");
         assertThat(config).exists();
         ProcessBuilder builder = new ProcessBuilder("haproxy", "-db", "-f", config.toString()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("haproxy.log").toFile());
@@ -231,6 +284,7 @@ class LoadBalancedClusterTest {
         env.put("VAULT_NODES_CA", ca.toString());
         env.put("VAULT_NODES_NAME", "localhost");
         env.put("VAULT_LB_ADMIN", dir.resolve("haproxy.sock").toString());
+        env.put("VAULT_LB_FILES", HAPROXY_FILES.toString());
         for (int i = 0; i < 3; i++) {
             env.put("VAULT_NODE" + (i + 1), "127.0.0.1:" + ports[i]);
         }
@@ -282,6 +336,9 @@ class LoadBalancedClusterTest {
         private final List<Thread> threads = new ArrayList<>();
         private final Map<String, Long> acknowledgedAt = new ConcurrentHashMap<>();
         volatile long killedAt = Long.MAX_VALUE;
+        /** During outages a 503 with an OperationOutcome is the right answer, counted here rather than as a failure. */
+        volatile boolean outagesExpected;
+        final java.util.concurrent.atomic.AtomicInteger unavailable = new java.util.concurrent.atomic.AtomicInteger();
 
         Load(Balancer lb, String token) {
             this.lb = lb;
@@ -301,6 +358,8 @@ class LoadBalancedClusterTest {
                                 acknowledged.add(m.group(1));
                                 acknowledgedAt.put(m.group(1), now);
                                 lastServed.put(node, now);
+                            } else if (outagesExpected && r.statusCode() == 503 && r.body().contains("\"resourceType\":\"OperationOutcome\"")) {
+                                unavailable.incrementAndGet();
                             } else {
                                 failures.add(node + ": " + r.statusCode() + " " + r.body());
                             }
@@ -328,6 +387,14 @@ class LoadBalancedClusterTest {
                 Thread.sleep(100);
             }
             return false;
+        }
+
+        void awaitAcknowledged(int count, Duration patience) throws InterruptedException {
+            long end = System.nanoTime() + patience.toNanos();
+            while (acknowledged.size() < count) {
+                assertThat(System.nanoTime()).as("%d writes acknowledged, waiting for %d", acknowledged.size(), count).isLessThan(end);
+                Thread.sleep(100);
+            }
         }
 
         long acknowledgedAfterKill() {

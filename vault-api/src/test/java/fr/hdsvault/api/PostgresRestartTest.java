@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import fr.hdsvault.api.index.IndexDatabases;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -40,7 +39,7 @@ class PostgresRestartTest {
     @Test
     void aRestartOfPostgresqlUnderLoadIs503ThenServiceResumesAndNothingAcknowledgedIsLost() throws Exception {
         String why = IndexDatabases.postgresUnavailable();
-        String cluster = cluster();
+        String cluster = IndexDatabases.localCluster();
         if ((why != null || cluster == null) && "true".equals(System.getenv("CI"))) {
             throw new IllegalStateException("CI must run the PostgreSQL restart test: " + (why != null ? why : "no pg_ctlcluster"));
         }
@@ -83,14 +82,14 @@ class PostgresRestartTest {
                 writers.add(t);
             }
             awaitCount(acknowledged, 30);
-            pgctl(cluster, "stop");
+            IndexDatabases.pgctl(cluster, "stop");
             try {
                 Thread.sleep(4_000); // down: writers keep sending
                 HttpResponse<String> read = vault.get("/fhir/Patient/" + acknowledged.iterator().next(), token);
                 assertThat(read.statusCode()).as("a read while the index is down: %s", read.body()).isEqualTo(503);
                 assertThat(read.body()).contains("OperationOutcome");
             } finally {
-                pgctl(cluster, "start");
+                IndexDatabases.pgctl(cluster, "start");
             }
             int before = acknowledged.size();
             awaitCount(acknowledged, before + 30); // served again, the vault never restarted
@@ -123,27 +122,5 @@ class PostgresRestartTest {
             assertThat(System.nanoTime()).as("%d writes acknowledged, waiting for %d", acknowledged.size(), count).isLessThan(deadline);
             Thread.sleep(50);
         }
-    }
-
-    /** The local cluster's version, when this machine runs one that pg_ctlcluster can restart. */
-    private static String cluster() {
-        Path clusters = Path.of("/etc/postgresql");
-        if (!Files.isDirectory(clusters) || !Files.isExecutable(Path.of("/usr/bin/pg_ctlcluster"))) {
-            return null;
-        }
-        try (var versions = Files.list(clusters)) {
-            return versions.map(p -> p.getFileName().toString()).filter(v -> Files.isDirectory(clusters.resolve(v).resolve("main")))
-                    .findFirst().orElse(null);
-        } catch (java.io.IOException e) {
-            return null;
-        }
-    }
-
-    private static void pgctl(String version, String action) throws Exception {
-        Process p = new ProcessBuilder("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action)
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("pg_ctlcluster %s: %s", action, output).isZero();
     }
 }

@@ -58,4 +58,28 @@ public final class IndexDatabases {
         }
         config.load().migrate();
     }
+
+    /** The local cluster's version, when this machine runs one that pg_ctlcluster can stop and start; else null. */
+    public static String localCluster() {
+        java.nio.file.Path clusters = java.nio.file.Path.of("/etc/postgresql");
+        if (!java.nio.file.Files.isDirectory(clusters) || !java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/pg_ctlcluster"))) {
+            return null;
+        }
+        try (var versions = java.nio.file.Files.list(clusters)) {
+            return versions.map(p -> p.getFileName().toString())
+                    .filter(v -> java.nio.file.Files.isDirectory(clusters.resolve(v).resolve("main"))).findFirst().orElse(null);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /** pg_ctlcluster VERSION main ACTION (stop, start): an outage of the index database, for the restart tests. */
+    public static void pgctl(String version, String action) throws Exception {
+        Process p = new ProcessBuilder("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action)
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("pg_ctlcluster " + action + " failed: " + output);
+        }
+    }
 }
