@@ -146,25 +146,28 @@ public final class TokenIssuer {
         private final Path file;
         private final PublishedIssuerKeys published;
         private volatile JWKSet own;
+        private volatile List<JWK> others = List.of();
         private volatile JWKSet keys;
         private volatile FileTime loaded;
         private volatile long checkedAt;
+        private volatile long databaseReadAt;
 
         VerificationKeys(Path file, PublishedIssuerKeys published) {
             this.file = file;
             this.published = published;
-            reload(true);
+            reload(true, true);
         }
 
         @Override
         public List<JWK> get(JWKSelector selector, SecurityContext context) {
-            long now = System.nanoTime();
-            if (now - checkedAt > RECHECK_NANOS) {
-                reload(false);
+            if (System.nanoTime() - checkedAt > RECHECK_NANOS) {
+                reload(false, true);
             }
             List<JWK> found = selector.select(keys);
-            if (found.isEmpty() && System.nanoTime() - checkedAt > UNKNOWN_KEY_RECHECK_NANOS) {
-                reload(false);
+            if (found.isEmpty()) {
+                // An unknown key id: this node's rotation (the file: cheap, checked at once), or a key another node
+                // published (the database: read at most once a second, whatever key ids a caller makes up).
+                reload(false, System.nanoTime() - databaseReadAt > UNKNOWN_KEY_RECHECK_NANOS);
                 found = selector.select(keys);
             }
             return found;
@@ -172,11 +175,11 @@ public final class TokenIssuer {
 
         /** Every node's public keys, as published at /.well-known/jwks.json: the tokens of any node verify with them. */
         public JWKSet publicSet() {
-            reload(false);
+            reload(false, true);
             return keys;
         }
 
-        private synchronized void reload(boolean first) {
+        private synchronized void reload(boolean first, boolean readDatabase) {
             checkedAt = System.nanoTime();
             FileTime modified;
             try {
@@ -189,8 +192,12 @@ public final class TokenIssuer {
                 loaded = modified;
                 own = read(file).toPublicJWKSet();
             }
+            if (changed || readDatabase) { // a changed set is published at once
+                others = published.exchange(own, changed);
+                databaseReadAt = System.nanoTime();
+            }
             List<JWK> all = new ArrayList<>(own.getKeys());
-            all.addAll(published.exchange(own, changed));
+            all.addAll(others);
             keys = new JWKSet(all);
         }
     }

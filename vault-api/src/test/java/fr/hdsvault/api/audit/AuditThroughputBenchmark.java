@@ -41,6 +41,10 @@ public final class AuditThroughputBenchmark {
      * costs is measured in the same run.
      */
     public static void main(String[] args) throws Exception {
+        if (System.getProperty(CLUSTER_SCHEMA) != null) { // one node of several: the production path only
+            run(args);
+            return;
+        }
         for (boolean sync : new boolean[] {true, false}) {
             System.setProperty(fr.hdsvault.api.index.IndexDurability.BENCHMARK_SYNC_OFF, String.valueOf(!sync));
             System.out.println("## index sync " + (sync ? "on" : "off"));
@@ -49,13 +53,22 @@ public final class AuditThroughputBenchmark {
         System.clearProperty(fr.hdsvault.api.index.IndexDurability.BENCHMARK_SYNC_OFF);
     }
 
+    /**
+     * Several nodes: each process a node writing to one log, with {@code -Dbench.schema=NAME}
+     * (a schema they share, kept afterwards), {@code -Dbench.root=FILE} (the root key they share),
+     * {@code -Dbench.threads=32} and {@code -Dbench.start-at=EPOCH_MILLIS} (all start together);
+     * docs/performance.md, "Audit throughput, three nodes".
+     */
+    static final String CLUSTER_SCHEMA = "bench.schema";
+
     private static void run(String[] args) throws Exception {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 10;
         Path dir = Files.createTempDirectory("hds-audit-bench");
         com.zaxxer.hikari.HikariDataSource db = new com.zaxxer.hikari.HikariDataSource(); // pooled, as in the vault
         String schema = null;
-        if (args.length > 1) { // a PostgreSQL URL: a fresh schema, dropped afterwards
-            schema = "audit_bench_" + Long.toHexString(System.nanoTime());
+        String shared = System.getProperty(CLUSTER_SCHEMA);
+        if (args.length > 1) { // a PostgreSQL URL: a fresh schema, dropped afterwards (or the nodes' shared one, kept)
+            schema = shared != null ? shared : "audit_bench_" + Long.toHexString(System.nanoTime());
             db.setJdbcUrl(args[1] + (args[1].contains("?") ? "&" : "?") + "currentSchema=" + schema);
             db.setUsername(System.getenv().getOrDefault("VAULT_INDEX_USER", "postgres"));
             db.setPassword(System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""));
@@ -68,7 +81,8 @@ public final class AuditThroughputBenchmark {
         JdbcTemplate jdbc = new JdbcTemplate(db);
         try (EmbeddedS3Server s3 = EmbeddedS3Server.start(dir.resolve("s3"));
              S3ObjectStore store = new S3ObjectStore(S3StoreConfig.declared(s3.endpoint(), s3.credentials(), "fr-par"));
-             Pkcs12RootKeyProvider root = Pkcs12RootKeyProvider.openOrCreate(dir.resolve("root.p12"), "benchmark-passphrase".toCharArray())) {
+             Pkcs12RootKeyProvider root = Pkcs12RootKeyProvider.openOrCreate(Path.of(System.getProperty("bench.root",
+                     dir.resolve("root.p12").toString())), "benchmark-passphrase".toCharArray())) {
             store.createBucket("audit", BucketOptions.plain());
             Keyring keyring = new Keyring(root, new JdbcKekRegistry(jdbc));
             BlindIndex index = new BlindIndex(keyring.hmacKey("audit-index:bench"));
@@ -87,7 +101,11 @@ public final class AuditThroughputBenchmark {
                     schema == null ? "H2 file" : "PostgreSQL", Runtime.getRuntime().availableProcessors(), seconds);
             System.out.println("| threads | events/s | p50 wait ms | p99 wait ms |");
             System.out.println("|---|---|---|---|");
-            for (int threads : new int[] {1, 8, 32, 1, 8, 32}) {
+            long startAt = Long.getLong("bench.start-at", 0);
+            Thread.sleep(Math.max(0, startAt - System.currentTimeMillis()));
+            int[] rounds = Arrays.stream(System.getProperty("bench.threads", "1,8,32,1,8,32").split(",")).mapToInt(Integer::parseInt)
+                    .toArray();
+            for (int threads : rounds) {
                 long[][] waits = new long[threads][];
                 int[] counts = new int[threads];
                 AtomicBoolean stop = new AtomicBoolean();
@@ -134,7 +152,7 @@ public final class AuditThroughputBenchmark {
             System.out.printf("events recorded: %d; checkpoints: %d%n", trail.size(),
                     jdbc.queryForObject("select count(*) from audit_checkpoint", Long.class));
             trail.close();
-            if (schema != null) {
+            if (schema != null && shared == null) {
                 jdbc.execute("drop schema " + schema + " cascade");
             }
         } finally {
