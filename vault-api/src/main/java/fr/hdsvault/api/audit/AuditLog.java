@@ -100,8 +100,10 @@ public final class AuditLog {
             if (envelope == null) {
                 throw new IllegalStateException("audit event " + seq + " is no longer stored (pruned by retention)");
             }
-            out.add(fhir.newJsonParser().parseResource(AuditEvent.class,
-                    new String(envelopes.open(context(seq), envelope), StandardCharsets.UTF_8)));
+            AuditEvent event = fhir.newJsonParser().parseResource(AuditEvent.class,
+                    new String(envelopes.open(context(seq), envelope), StandardCharsets.UTF_8));
+            event.setId(String.valueOf(seq)); // its position in the log, bound into the envelope's context and the leaf
+            out.add(event);
         }
         return out;
     }

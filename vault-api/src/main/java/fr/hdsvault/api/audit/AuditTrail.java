@@ -158,22 +158,32 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    /** What an event becomes before it has a position: done outside the head's lock, which other nodes wait for. */
+    private record Prepared(AuditEvents.Entry entry, byte[] json, String agentToken, String patientToken, String entityToken) {
+    }
+
     private void commit(List<Pending> batch) {
         long started = System.nanoTime();
+        // The event's id is its position, given when it is read (AuditLog): the JSON is encoded before positions exist.
+        List<Prepared> prepared = new ArrayList<>(batch.size());
+        for (Pending p : batch) {
+            AuditEvents.Entry e = p.entry();
+            prepared.add(new Prepared(e, fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8),
+                    auditLog.token("agent", e.agent()), auditLog.token("patient", e.patient()), auditLog.token("entity", e.entity())));
+        }
         // Sealed and hashed under the head's lock: each event's position is bound into its envelope and its leaf.
         long size = tx.execute(status -> {
             CompactRange head = AuditHead.lock(jdbc);
             long first = head.size();
             Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-            List<Object[]> rows = new ArrayList<>(batch.size());
-            for (int i = 0; i < batch.size(); i++) {
+            List<Object[]> rows = new ArrayList<>(prepared.size());
+            for (int i = 0; i < prepared.size(); i++) {
                 long seq = first + i;
-                AuditEvents.Entry e = batch.get(i).entry();
-                e.event().setId(String.valueOf(seq));
-                byte[] json = fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8);
-                byte[] envelope = envelopes.seal(settings.kekId(), auditLog.context(seq), json);
-                AuditLeaf leaf = new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), auditLog.token("agent", e.agent()),
-                        auditLog.token("patient", e.patient()), auditLog.token("entity", e.entity()), envelope);
+                Prepared p = prepared.get(i);
+                AuditEvents.Entry e = p.entry();
+                byte[] envelope = envelopes.seal(settings.kekId(), auditLog.context(seq), p.json());
+                AuditLeaf leaf = new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), p.agentToken(), p.patientToken(),
+                        p.entityToken(), envelope);
                 byte[] leafHash = leaf.hash();
                 head.append(leafHash);
                 rows.add(new Object[] {seq, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), leaf.action(), leaf.outcome(), leaf.subtype(),
