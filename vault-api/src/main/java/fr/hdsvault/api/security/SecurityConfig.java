@@ -1,7 +1,10 @@
 package fr.hdsvault.api.security;
 
 import ca.uhn.fhir.context.FhirContext;
+import fr.hdsvault.api.home.VaultIdentity;
+import fr.hdsvault.crypto.Keyring;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -12,6 +15,7 @@ import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpMethod;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
@@ -27,6 +31,8 @@ import org.springframework.security.oauth2.jwt.JwtTimestampValidator;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.intercept.AuthorizationFilter;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Authentication and the coarse, per-path rules (Spring Security resource server):
@@ -36,6 +42,7 @@ import org.springframework.security.web.access.intercept.AuthorizationFilter;
  *       resource by {@link AccessPolicy}); operators never reach a clinical resource;</li>
  *   <li>{@code /admin/audit/**}: auditors (checkpoints, proofs);</li>
  *   <li>{@code /admin/**}: operators (backups, drills, the root key);</li>
+ *   <li>{@code /actuator/prometheus}: operators (metrics);</li>
  *   <li>everything else: authenticated.</li>
  * </ul>
  * Tokens come from the configured OpenID Connect provider, or else from the single-node issuer;
@@ -77,12 +84,10 @@ public class SecurityConfig {
 
     /** Every node's issuer keys: this node's from its directory, the others' from the database (PublishedIssuerKeys). */
     @Bean
-    TokenIssuer.VerificationKeys issuerKeys(TokenIssuer issuer, org.springframework.jdbc.core.JdbcTemplate jdbc,
-                                            org.springframework.transaction.PlatformTransactionManager transactions,
-                                            fr.hdsvault.crypto.Keyring keyring, fr.hdsvault.api.home.VaultIdentity identity) {
-        return issuer.verificationKeys(new PublishedIssuerKeys(jdbc,
-                new org.springframework.transaction.support.TransactionTemplate(transactions),
-                keyring.hmacKey(PublishedIssuerKeys.MAC_KEY), identity.nodeId(), java.time.Clock.systemUTC()));
+    TokenIssuer.VerificationKeys issuerKeys(TokenIssuer issuer, JdbcTemplate jdbc, PlatformTransactionManager transactions,
+                                            Keyring keyring, VaultIdentity identity) {
+        return issuer.verificationKeys(new PublishedIssuerKeys(jdbc, new TransactionTemplate(transactions),
+                keyring.hmacKey(PublishedIssuerKeys.MAC_KEY), identity.nodeId(), Clock.systemUTC()));
     }
 
     @Bean
@@ -93,7 +98,7 @@ public class SecurityConfig {
         List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
         // exp, nbf and iat within the configured skew (Spring's default is 60 s), and a bounded lifetime.
         validators.add(new JwtTimestampValidator(limits.clockSkew()));
-        validators.add(new TokenLifetime(limits.maxLifetime(), limits.clockSkew(), java.time.Clock.systemUTC()));
+        validators.add(new TokenLifetime(limits.maxLifetime(), limits.clockSkew(), Clock.systemUTC()));
         if (!oidc.external()) {
             decoder = NimbusJwtDecoder.withJwkSource(issuerKeys).jwsAlgorithm(SignatureAlgorithm.RS256).build();
             validators.add(new JwtIssuerValidator(issuer.issuer()));
