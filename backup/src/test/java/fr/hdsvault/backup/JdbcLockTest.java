@@ -3,25 +3,20 @@ package fr.hdsvault.backup;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import javax.sql.DataSource;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The lock that keeps backup operations to one at a time across vault instances, each instance
@@ -29,47 +24,15 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 class JdbcLockTest {
 
-    private static final String PG_URL = "jdbc:postgresql://127.0.0.1:5432/test";
-    private static final List<String> SCHEMAS = new ArrayList<>();
     private static final String LOCK = "backup-target";
 
     static DataSource database(String kind) throws Exception {
-        String ddl = "create table vault_lock (name varchar(64) not null primary key, locked_until timestamp with time zone not null, "
-                + "locked_at timestamp with time zone not null, locked_by varchar(255) not null)";
-        if (kind.equals("h2")) {
-            JdbcDataSource h2 = new JdbcDataSource();
-            h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
-            try (Connection c = h2.getConnection(); Statement s = c.createStatement()) {
-                s.execute(ddl);
-            }
-            return h2;
-        }
-        String schema = "lock_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection c = DriverManager.getConnection(PG_URL + "?connectTimeout=3", "postgres", "");
-             Statement s = c.createStatement()) {
-            s.execute("create schema " + schema);
-            SCHEMAS.add(schema);
-            s.execute(ddl.replace("vault_lock", schema + ".vault_lock"));
-        } catch (java.sql.SQLException e) {
-            Assumptions.abort("skipped: PostgreSQL on 127.0.0.1:5432 (database test) does not answer (" + e.getMessage() + ")");
-        }
-        PGSimpleDataSource pg = new PGSimpleDataSource();
-        pg.setURL(PG_URL);
-        pg.setUser("postgres");
-        pg.setCurrentSchema(schema);
-        return pg;
+        return TestDatabases.create(kind, TestDatabases.VAULT_LOCK);
     }
 
     @AfterAll
     static void dropSchemas() throws Exception {
-        if (SCHEMAS.isEmpty()) {
-            return;
-        }
-        try (Connection c = DriverManager.getConnection(PG_URL, "postgres", ""); Statement s = c.createStatement()) {
-            for (String schema : SCHEMAS) {
-                s.execute("drop schema if exists " + schema + " cascade");
-            }
-        }
+        TestDatabases.dropSchemas();
     }
 
     @ParameterizedTest

@@ -7,6 +7,7 @@ import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.backup.BackupTarget;
 import fr.hdsvault.backup.JdbcLock;
 import fr.hdsvault.backup.Retention;
+import fr.hdsvault.backup.ScheduleSlots;
 import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.storage.BucketOptions;
 import fr.hdsvault.storage.ObjectStore;
@@ -16,6 +17,7 @@ import fr.hdsvault.api.storage.VaultStores;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneId;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -27,6 +29,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
+import org.springframework.scheduling.Trigger;
+import org.springframework.scheduling.TriggerContext;
 import org.springframework.scheduling.support.CronTrigger;
 
 /**
@@ -103,24 +107,67 @@ public class BackupConfig {
     /**
      * The schedules: {@code vault.backup.cron} (default daily at 02:00) and {@code vault.drill.cron}
      * (default Sundays at 04:00), Spring cron expressions in {@code vault.backup.zone}; "-" turns one off.
-     * They start once the application has started.
+     * They start once the application has started. Every node fires them; the node that claims a
+     * slot first ({@link ScheduleSlots}) runs it, the others skip it.
      */
     @Bean
     ApplicationRunner backupSchedules(@Qualifier("backupScheduler") ThreadPoolTaskScheduler scheduler, BackupService service,
+                                      DataSource db, VaultIdentity identity,
                                       @Value("${vault.backup.cron:0 0 2 * * *}") String backupCron,
                                       @Value("${vault.drill.cron:0 0 4 * * SUN}") String drillCron,
                                       @Value("${vault.backup.zone:Europe/Paris}") ZoneId zone) {
+        ScheduleSlots slots = new ScheduleSlots(db);
         return args -> {
             if (!"-".equals(backupCron)) {
-                scheduler.schedule(() -> scheduled("backup", () -> service.backup("scheduler")), new CronTrigger(backupCron, zone));
+                schedule(scheduler, slots, identity.nodeId(), "backup", new CronTrigger(backupCron, zone),
+                        () -> service.backup("scheduler"));
                 log.info("backups scheduled: '{}' ({})", backupCron, zone);
             }
             if (!"-".equals(drillCron)) {
-                scheduler.schedule(() -> scheduled("restore drill", () -> service.drill(null, "scheduler")),
-                        new CronTrigger(drillCron, zone));
+                schedule(scheduler, slots, identity.nodeId(), "restore drill", new CronTrigger(drillCron, zone),
+                        () -> service.drill(null, "scheduler"));
                 log.info("restore drills scheduled: '{}' ({})", drillCron, zone);
             }
         };
+    }
+
+    private static void schedule(ThreadPoolTaskScheduler scheduler, ScheduleSlots slots, String node, String job, CronTrigger cron,
+                                 Runnable run) {
+        SlotTrigger trigger = new SlotTrigger(cron);
+        scheduler.schedule(() -> {
+            Instant slot = trigger.slot;
+            try {
+                if (!slots.claim(job, slot, node)) {
+                    log.info("scheduled {} of {} skipped: another node runs it", job, slot);
+                    return;
+                }
+            } catch (RuntimeException e) {
+                log.error("scheduled {} of {} not run: {}", job, slot, e.getMessage());
+                return;
+            }
+            scheduled(job, run);
+        }, trigger);
+    }
+
+    /**
+     * A cron trigger that remembers the time it last named: the slot of the run in progress
+     * (Spring asks for the next time only once the run has ended), the same on every node
+     * whatever its timer's delay.
+     */
+    private static final class SlotTrigger implements Trigger {
+        private final CronTrigger cron;
+        private volatile Instant slot;
+
+        SlotTrigger(CronTrigger cron) {
+            this.cron = cron;
+        }
+
+        @Override
+        public Instant nextExecution(TriggerContext context) {
+            Instant next = cron.nextExecution(context);
+            slot = next;
+            return next;
+        }
     }
 
     private static void scheduled(String what, Runnable run) {
