@@ -2,6 +2,7 @@ package fr.hdsvault.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import fr.hdsvault.api.LoadBalancedCluster.Balancer;
 import fr.hdsvault.api.index.IndexDatabases;
 import fr.hdsvault.crypto.pki.DevPki;
 import java.io.IOException;
@@ -46,7 +47,6 @@ class LoadBalancedClusterTest {
     private static final int CLIENTS = 4;
     /** Between a client's requests: leaves the two cores of a CI machine room to start a node while three serve. */
     private static final long PAUSE_MILLIS = 100;
-    private static final Path HAPROXY_FILES = Path.of("..", "deploy", "haproxy").toAbsolutePath().normalize();
 
     @TempDir
     Path dir;
@@ -54,88 +54,35 @@ class LoadBalancedClusterTest {
     @Test
     void rollingRestartLosesNoRequestAndAKilledNodeOnlyItsOwnInFlight() throws Exception {
         ExternalStores s3 = ExternalStores.fromEnvironment();
-        String why = IndexDatabases.postgresUnavailable();
-        if (why == null && !haproxyInstalled()) {
-            why = "haproxy is not installed";
-        }
+        String why = LoadBalancedCluster.unavailable();
         if (why != null && "true".equals(System.getenv("CI"))) {
             throw new IllegalStateException("CI must run the load-balanced cluster test: " + why);
         }
-        String skipped = why;
-        Assumptions.assumeTrue(skipped == null, () -> skipped + ": load-balanced cluster test skipped");
+        Assumptions.assumeTrue(why == null, () -> why + ": load-balanced cluster test skipped");
 
-        // One certificate for the balancer and the nodes (name localhost), from a CA the clients trust.
-        Path pki = dir.resolve("pki");
-        new DevPki(Clock.systemUTC()).ensure(pki, "unused".toCharArray(), List.of("localhost"), List.of("127.0.0.1"));
-        Path ca = pki.resolve(DevPki.CA_CERT);
-        Path key = pki.resolve(DevPki.SERVER_KEY);
-        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-        Path lbPem = pki.resolve("lb.pem");
-        Files.writeString(lbPem, Files.readString(pki.resolve(DevPki.SERVER_CERT)) + Files.readString(key));
-
-        String schema = "lb_" + UUID.randomUUID().toString().replace("-", "");
-        try (Connection admin = DriverManager.getConnection(IndexDatabases.POSTGRES_URL, IndexDatabases.POSTGRES_USER, "")) {
-            admin.createStatement().execute("create schema " + schema);
-        }
-        int lbPort = VaultProcess.freePort();
-        String prefix = ExternalStores.freshBucket("lb");
-        Path credentials = ExternalStores.credentialsFile(dir, "fr", s3.frAccessKey(), s3.frSecretKey());
-        String config = "vault.stores.primary.endpoint=" + s3.frEndpoint() + "\nvault.stores.primary.credentials-file=" + credentials
-                + "\nvault.stores.primary.bucket=" + prefix + "-objects\nvault.stores.audit.bucket=" + prefix + "-audit\n"
-                + "vault.audit.checkpoint-every=200\nvault.backup.cron=-\nvault.drill.cron=-\n"
-                + "vault.shutdown.drain-delay=4s\nvault.http.trusted-proxies=127.0.0.1\n"
-                + "vault.http.public-base-url=https://localhost:" + lbPort + "\n";
-        String[] serve = {"--index-url", IndexDatabases.POSTGRES_URL + "?currentSchema=" + schema,
-                "--tls-certificate", pki.resolve(DevPki.SERVER_CERT).toString(), "--tls-private-key", key.toString()};
-        Map<String, String> env = Map.of("VAULT_INDEX_USER", IndexDatabases.POSTGRES_USER);
-
-        List<Path> homes = new ArrayList<>();
-        int[] ports = new int[3];
-        for (int i = 0; i < 3; i++) {
-            Path home = dir.resolve("node" + (i + 1));
-            Files.createDirectories(home);
-            Files.writeString(home.resolve("vault.properties"), config);
-            homes.add(home);
-            ports[i] = VaultProcess.freePort();
-        }
-        VaultProcess[] nodes = new VaultProcess[3];
-        Process haproxy = null;
         long t0 = System.nanoTime();
-        try {
-            nodes[0] = VaultProcess.startOn(homes.get(0), ports[0], ca, VaultMain.class, List.of(), env, serve);
-            for (int i = 1; i < 3; i++) { // the same root key (an HSM would be shared)
-                Files.createDirectories(homes.get(i).resolve("keys"));
-                for (String file : List.of("root.p12", "root.passphrase")) {
-                    Files.copy(homes.get(0).resolve("keys").resolve(file), homes.get(i).resolve("keys").resolve(file));
-                }
-            }
-            CompletableFuture<VaultProcess> second = startAsync(homes.get(1), ports[1], ca, env, serve);
-            nodes[2] = VaultProcess.startOn(homes.get(2), ports[2], ca, VaultMain.class, List.of(), env, serve);
-            nodes[1] = second.get(180, TimeUnit.SECONDS);
-
-            phase("three nodes started", t0);
-            haproxy = startHaproxy(lbPort, lbPem, ca, ports);
-            Balancer lb = new Balancer("https://localhost:" + lbPort, VaultHttps.trusting(ca));
-            String practitioner = TestTokens.ofVault(homes.get(0)).sign("dr-lb", "practitioner", "user/*.cruds", null);
-            assertThat(lb.awaitNodes(Set.of("node1", "node2", "node3"), practitioner, Duration.ofSeconds(30)))
-                    .as("every node serves through the balancer").isTrue();
+        try (LoadBalancedCluster cluster = LoadBalancedCluster.start(dir, s3, "vault.backup.cron=" + BACKUP_CRON + "\n")) {
+            phase("three nodes started behind the balancer", t0);
+            Balancer lb = cluster.lb;
+            VaultProcess[] nodes = cluster.nodes;
+            List<Path> homes = cluster.homes;
+            String practitioner = cluster.token(0, "dr-lb", "practitioner", "user/*.cruds");
             oneVault(nodes, homes);
 
             // 1. Every node restarted in turn under load: no failed request.
             Load load = new Load(lb, practitioner);
             load.start();
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < LoadBalancedCluster.NODES; i++) {
                 String name = "node" + (i + 1);
-                nodes[i].terminate();
-                assertThat(nodes[i].awaitExit(Duration.ofSeconds(60))).as("%s stopped on SIGTERM", name).isTrue();
                 long restartedAt = System.nanoTime();
-                nodes[i] = VaultProcess.startOn(homes.get(i), ports[i], ca, VaultMain.class, List.of(), env, serve);
+                cluster.restart(i);
                 assertThat(load.awaitServedBy(name, restartedAt, Duration.ofSeconds(30)))
                         .as("%s routed to again once ready", name).isTrue();
                 phase(name + " restarted", t0);
             }
             Thread.sleep(1_000);
             load.stop();
+            phase("rolling restart: " + load.availability(), t0);
             assertThat(load.failures).as("failed requests during the rolling restart").isEmpty();
             assertThat(load.acknowledged.size()).as("writes acknowledged during the rolling restart").isGreaterThan(300);
 
@@ -147,6 +94,7 @@ class LoadBalancedClusterTest {
             nodes[1].kill();
             Thread.sleep(5_000);
             underKill.stop();
+            phase("node killed: " + underKill.availability(), t0);
             assertThat(underKill.failures).as("failures beyond the requests in flight on the killed node")
                     .hasSizeLessThanOrEqualTo(CLIENTS);
             assertThat(underKill.acknowledgedAfterKill()).as("the others go on acknowledging").isGreaterThan(10);
@@ -159,13 +107,13 @@ class LoadBalancedClusterTest {
             outages.outagesExpected = true;
             outages.start();
             outages.awaitAcknowledged(20, Duration.ofSeconds(60));
-            String cluster = IndexDatabases.localCluster();
-            if (cluster != null) {
-                IndexDatabases.pgctl(cluster, "stop");
+            String pgCluster = IndexDatabases.localCluster();
+            if (pgCluster != null) {
+                IndexDatabases.pgctl(pgCluster, "stop");
                 try {
                     Thread.sleep(5_000);
                 } finally {
-                    IndexDatabases.pgctl(cluster, "start");
+                    IndexDatabases.pgctl(pgCluster, "start");
                 }
                 outages.awaitAcknowledged(outages.acknowledged.size() + 20, Duration.ofSeconds(90));
                 phase("PostgreSQL restarted under load", t0);
@@ -182,7 +130,7 @@ class LoadBalancedClusterTest {
             }
             outages.stop();
             assertThat(outages.failures).as("answers other than 201, or 503 with an OperationOutcome").isEmpty();
-            if (cluster != null || s3.canRestart()) {
+            if (pgCluster != null || s3.canRestart()) {
                 assertThat(outages.unavailable.get()).as("503s during the outages").isPositive();
             } else if ("true".equals(System.getenv("CI"))) {
                 throw new IllegalStateException("CI must restart PostgreSQL and the S3 server under load");
@@ -221,23 +169,13 @@ class LoadBalancedClusterTest {
             // The balancer's access log: method, area and type, never an id or a query.
             assertThat(lb.send("GET", "/fhir/Patient?identifier=INS-LOGCHECK-4242", reader, null).statusCode()).isEqualTo(200);
             Thread.sleep(500);
-            String accessLog = Files.readString(dir.resolve("haproxy.log"));
+            String accessLog = cluster.accessLog();
             assertThat(accessLog).contains("POST /fhir/Patient").contains("GET /fhir/Patient").doesNotContain("LOGCHECK")
                     .doesNotContain("identifier");
             acknowledged.stream().limit(50).forEach(id -> assertThat(accessLog).doesNotContain(id));
-        } finally {
-            if (haproxy != null) {
-                haproxy.destroy();
-                haproxy.waitFor(10, TimeUnit.SECONDS);
-            }
-            for (VaultProcess node : nodes) {
-                if (node != null) {
-                    node.close();
-                }
-            }
-            try (Connection admin = DriverManager.getConnection(IndexDatabases.POSTGRES_URL, IndexDatabases.POSTGRES_USER, "")) {
-                admin.createStatement().execute("drop schema if exists " + schema + " cascade");
-            }
+
+            oneBackupPerSlot(lb, cluster.token(0, "ops-lb", "operator", null), cluster.schema);
+            phase("scheduled backups checked", t0);
         }
     }
 
@@ -270,90 +208,45 @@ class LoadBalancedClusterTest {
         assertThat(nodes[1].send("GET", nextPage, stranger, null).statusCode()).as("another user's replay").isEqualTo(410);
     }
 
+    /**
+     * Every node fired the backup schedule all along (restarts, kill, outages included): each slot
+     * was run by one node only, and the slots went on being run.
+     */
+    private static void oneBackupPerSlot(Balancer lb, String operator, String schema) throws Exception {
+        HttpResponse<String> list = lb.send("GET", "/admin/backups", operator, null);
+        assertThat(list.statusCode()).as(list.body()).isEqualTo(200);
+        Map<Long, List<String>> setsBySlot = new java.util.TreeMap<>();
+        int complete = 0;
+        for (tools.jackson.databind.JsonNode set : tools.jackson.databind.json.JsonMapper.builder().build().readTree(list.body())) {
+            long slot = java.time.Instant.parse(set.get("startedAt").asString()).getEpochSecond() / BACKUP_EVERY_SECONDS;
+            setsBySlot.computeIfAbsent(slot, k -> new ArrayList<>()).add(set.get("id").asString());
+            complete += "complete".equals(set.get("status").asString()) ? 1 : 0;
+        }
+        assertThat(setsBySlot.values()).as("sets of one slot").allSatisfy(sets -> assertThat(sets).hasSize(1));
+        assertThat(complete).as("complete scheduled backups (one slot every %d s): %s", BACKUP_EVERY_SECONDS, setsBySlot)
+                .isGreaterThanOrEqualTo(3);
+        try (Connection c = DriverManager.getConnection(IndexDatabases.POSTGRES_URL + "?currentSchema=" + schema,
+                IndexDatabases.POSTGRES_USER, "");
+             var rs = c.createStatement().executeQuery("select count(*), count(distinct node) from schedule_slot where job = 'backup'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("slots claimed").isGreaterThanOrEqualTo(setsBySlot.size());
+            System.out.printf("LoadBalancedClusterTest: %d backup slots claimed by %d nodes, %d sets, %d complete%n",
+                    rs.getInt(1), rs.getInt(2), setsBySlot.size(), complete);
+        }
+    }
+
     /** The balancer logs a type only when it is one of these: they must be R4's, all of them. */
     @Test
     void theBalancersListOfTypesIsR4s() throws Exception {
-        List<String> listed = Files.readAllLines(HAPROXY_FILES.resolve("fhir-r4-types.lst"));
+        List<String> listed = Files.readAllLines(LoadBalancedCluster.HAPROXY_FILES.resolve("fhir-r4-types.lst"));
         assertThat(listed).containsExactlyInAnyOrderElementsOf(ca.uhn.fhir.context.FhirContext.forR4Cached().getResourceTypes());
     }
 
+    private static final int BACKUP_EVERY_SECONDS = 20;
+    private static final String BACKUP_CRON = "*/" + BACKUP_EVERY_SECONDS + " * * * * *";
+
     private static void phase(String what, long t0) {
         System.out.printf("LoadBalancedClusterTest: %s at %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
-    }
-
-    private static CompletableFuture<VaultProcess> startAsync(Path home, int port, Path ca, Map<String, String> env, String[] serve) {
-        CompletableFuture<VaultProcess> started = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                started.complete(VaultProcess.startOn(home, port, ca, VaultMain.class, List.of(), env, serve));
-            } catch (Throwable e) {
-                started.completeExceptionally(e);
-            }
-        });
-        t.start();
-        return started;
-    }
-
-    private static boolean haproxyInstalled() {
-        try {
-            Process p = new ProcessBuilder("haproxy", "-v").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
-    }
-
-    /** HAProxy in the foreground on the shipped configuration, its settings in the environment as the runbook says. */
-    private Process startHaproxy(int lbPort, Path lbPem, Path ca, int[] ports) throws Exception {
-        Path config = HAPROXY_FILES.resolve("haproxy.cfg");
-        assertThat(config).exists();
-        ProcessBuilder builder = new ProcessBuilder("haproxy", "-db", "-f", config.toString()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("haproxy.log").toFile());
-        Map<String, String> env = builder.environment();
-        env.put("VAULT_LB_BIND", "127.0.0.1:" + lbPort);
-        env.put("VAULT_LB_CERT", lbPem.toString());
-        env.put("VAULT_NODES_CA", ca.toString());
-        env.put("VAULT_NODES_NAME", "localhost");
-        env.put("VAULT_LB_ADMIN", dir.resolve("haproxy.sock").toString());
-        env.put("VAULT_LB_FILES", HAPROXY_FILES.toString());
-        for (int i = 0; i < 3; i++) {
-            env.put("VAULT_NODE" + (i + 1), "127.0.0.1:" + ports[i]);
-        }
-        return builder.start();
-    }
-
-    /** The clients' side of the load balancer. */
-    private static final class Balancer {
-        final String base;
-        final HttpClient client;
-
-        Balancer(String base, javax.net.ssl.SSLContext tls) {
-            this.base = base;
-            this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(tls).build();
-        }
-
-        HttpResponse<String> send(String method, String path, String token, String body) throws Exception {
-            return client.send(VaultHttps.request(base + path, method, token, body), HttpResponse.BodyHandlers.ofString());
-        }
-
-        /** True once each named node has answered a request through the balancer. */
-        boolean awaitNodes(Set<String> names, String token, Duration patience) throws Exception {
-            Set<String> seen = new java.util.HashSet<>();
-            long end = System.nanoTime() + patience.toNanos();
-            while (System.nanoTime() < end && !seen.containsAll(names)) {
-                try {
-                    HttpResponse<String> r = send("GET", "/fhir/Patient?_count=1", token, null);
-                    if (r.statusCode() == 200) {
-                        r.headers().firstValue("X-Vault-Node").ifPresent(seen::add);
-                    }
-                } catch (IOException notYet) {
-                    // the balancer is not listening yet
-                }
-                Thread.sleep(100);
-            }
-            return seen.containsAll(names);
-        }
     }
 
     /** Clients creating Patients through the balancer until stopped: what was acknowledged, which node answered, what failed. */
@@ -427,6 +320,14 @@ class LoadBalancedClusterTest {
                 assertThat(System.nanoTime()).as("%d writes acknowledged, waiting for %d", acknowledged.size(), count).isLessThan(end);
                 Thread.sleep(100);
             }
+        }
+
+        /** The clients' view: the share of requests that succeeded. */
+        String availability() {
+            int ok = acknowledged.size();
+            int failed = failures.size();
+            return String.format(java.util.Locale.ROOT, "%d of %d requests succeeded (%.2f %%)", ok, ok + failed,
+                    100.0 * ok / Math.max(1, ok + failed));
         }
 
         long acknowledgedAfterKill() {

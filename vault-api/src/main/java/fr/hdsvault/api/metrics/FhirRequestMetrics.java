@@ -16,7 +16,10 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,6 +40,8 @@ public final class FhirRequestMetrics implements Filter {
     private static final String NONE = "none";
 
     private final MeterRegistry registry;
+    /** The timers met so far, by interaction, type and status: a few hundred at most, built once each. */
+    private final Map<List<Object>, Timer> timers = new ConcurrentHashMap<>();
 
     public FhirRequestMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -55,12 +60,17 @@ public final class FhirRequestMetrics implements Filter {
             Object interaction = request.getAttribute(INTERACTION);
             Object type = request.getAttribute(TYPE);
             int status = failed ? 500 : ((HttpServletResponse) response).getStatus();
-            Timer.builder(METRIC).description("FHIR requests, by interaction, resource type and status")
-                    .tags("interaction", interaction == null ? NONE : interaction.toString(),
-                            "type", type == null ? NONE : type.toString(), "status", Integer.toString(status))
-                    .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-                    .register(registry).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            timer(interaction == null ? NONE : interaction.toString(), type == null ? NONE : type.toString(), status)
+                    .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         }
+    }
+
+    private Timer timer(String interaction, String type, int status) {
+        return timers.computeIfAbsent(List.of(interaction, type, status), k -> Timer.builder(METRIC)
+                .description("FHIR requests, by interaction, resource type and status")
+                .tags("interaction", interaction, "type", type, "status", Integer.toString(status))
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry));
     }
 
     /** The HAPI side: names the interaction and the resource type on the request once HAPI has routed it. */
