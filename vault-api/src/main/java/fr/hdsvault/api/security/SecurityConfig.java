@@ -120,7 +120,7 @@ public class SecurityConfig {
                 : OAuth2TokenValidatorResult.failure(new OAuth2Error("invalid_token",
                         "The token is not issued for audience " + audience, null)));
         decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(validators));
-        return decoder;
+        return new VerifiedTokens(decoder, oidc.external() ? jwt -> true : issuerKeys::trusts, Clock.systemUTC());
     }
 
     @Bean

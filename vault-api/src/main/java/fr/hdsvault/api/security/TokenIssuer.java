@@ -173,6 +173,18 @@ public final class TokenIssuer {
             return found;
         }
 
+        /**
+         * Whether a token this set verified is still signed by a trusted key: its key id is
+         * among the keys as they are now (checked again every few seconds, as for {@link #get}).
+         */
+        public boolean trusts(org.springframework.security.oauth2.jwt.Jwt jwt) {
+            if (System.nanoTime() - checkedAt > RECHECK_NANOS) {
+                reload(false, true);
+            }
+            Object kid = jwt.getHeaders().get("kid");
+            return kid != null && keys.getKeyByKeyId(kid.toString()) != null;
+        }
+
         /** Every node's public keys, as published at /.well-known/jwks.json: the tokens of any node verify with them. */
         public JWKSet publicSet() {
             reload(false, true);
