@@ -35,6 +35,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import fr.hdsvault.api.index.IndexDurability;
 import fr.hdsvault.api.index.IndexStatistics;
 import fr.hdsvault.api.index.JdbcKekRegistry;
+import fr.hdsvault.api.resources.RecordObjects;
 import fr.hdsvault.api.resources.VaultRepository;
 import fr.hdsvault.api.resources.BundleProcessor;
 import fr.hdsvault.api.resources.SearchTokens;
@@ -58,6 +59,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.util.unit.DataSize;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -158,10 +160,12 @@ public class VaultApplication {
 
     @Bean
     VaultRepository vaultRepository(FhirContext fhir, JdbcTemplate jdbc, PlatformTransactionManager transactions,
-                                    Keyring keyring, @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket) {
+                                    Keyring keyring, @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket,
+                                    @Value("${vault.cache.record-objects:64MB}") DataSize objectCache) {
         SearchTokens tokens = new SearchTokens(fhir, new BlindIndex(keyring.hmacKey("blind-index:" + TENANT)));
         return new VaultRepository(fhir, jdbc, new TransactionTemplate(transactions), new EnvelopeCipher(keyring),
-                objectBucket.store(), objectBucket.bucket(), TENANT, Clock.systemUTC(), tokens);
+                new RecordObjects(objectBucket.store(), objectBucket.bucket(), objectCache.toBytes()), TENANT, Clock.systemUTC(),
+                tokens);
     }
 
     /**

@@ -16,7 +16,6 @@ import fr.hdsvault.crypto.EnvelopeCipher;
 import fr.hdsvault.crypto.EnvelopeException;
 import fr.hdsvault.storage.IntegrityException;
 import fr.hdsvault.storage.ObjectNotFoundException;
-import fr.hdsvault.storage.ObjectStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -63,8 +62,7 @@ public final class VaultRepository {
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
     private final EnvelopeCipher envelopes;
-    private final ObjectStore store;
-    private final String bucket;
+    private final RecordObjects objects;
     private final String tenant;
     private final Clock clock;
     private final SearchTokens searchTokens;
@@ -76,13 +74,12 @@ public final class VaultRepository {
     };
 
     public VaultRepository(FhirContext fhir, JdbcTemplate jdbc, TransactionTemplate tx, EnvelopeCipher envelopes,
-                           ObjectStore store, String bucket, String tenant, Clock clock, SearchTokens searchTokens) {
+                           RecordObjects objects, String tenant, Clock clock, SearchTokens searchTokens) {
         this.fhir = fhir;
         this.jdbc = jdbc;
         this.tx = tx;
         this.envelopes = envelopes;
-        this.store = store;
-        this.bucket = bucket;
+        this.objects = objects;
         this.tenant = tenant;
         this.clock = clock;
         this.searchTokens = searchTokens;
@@ -237,7 +234,7 @@ public final class VaultRepository {
         byte[] json = fhir.newJsonParser().encodeResourceToString(resource).getBytes(StandardCharsets.UTF_8);
         byte[] envelope = envelopes.seal(kekIdFor(compartment), context(type, id, version), json);
         String objectKey = newObjectKey();
-        store.put(bucket, objectKey, envelope, Map.of());
+        objects.put(objectKey, envelope);
         return new Prepared(type, id, version, current.map(Current::version).orElse(null), objectKey, false, now,
                 compartment, searchTokens.of(type, resource, compartment));
     }
@@ -305,8 +302,7 @@ public final class VaultRepository {
 
     private IBaseResource load(String type, String id, Version v) {
         try {
-            byte[] envelope = store.getBytes(bucket, v.objectKey());
-            byte[] json = envelopes.open(context(type, id, v.version()), envelope);
+            byte[] json = objects.open(v.objectKey(), envelope -> envelopes.open(context(type, id, v.version()), envelope));
             return fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
         } catch (IntegrityException | EnvelopeException | ObjectNotFoundException e) {
             // The opaque object key, never the resource id (a client may choose ids that say something).

@@ -85,8 +85,8 @@ abstract class IndexContract {
         keyring = new Keyring(Pkcs12RootKeyProvider.openOrCreate(dir.resolve("root-" + System.nanoTime() + ".p12"),
                 "test".toCharArray()), registry);
         repository = new VaultRepository(FhirContext.forR4Cached(), jdbc,
-                new TransactionTemplate(new DataSourceTransactionManager(ds)), new EnvelopeCipher(keyring), store,
-                "objects", "default", Clock.systemUTC(),
+                new TransactionTemplate(new DataSourceTransactionManager(ds)), new EnvelopeCipher(keyring),
+                new fr.hdsvault.api.resources.RecordObjects(store, "objects", 0), "default", Clock.systemUTC(),
                 new fr.hdsvault.api.resources.SearchTokens(FhirContext.forR4Cached(),
                         new fr.hdsvault.crypto.index.BlindIndex(keyring.hmacKey("blind-index:default"))));
         search = new ResourceSearch(jdbc, "default");
