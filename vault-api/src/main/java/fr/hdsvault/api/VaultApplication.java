@@ -15,6 +15,7 @@ import fr.hdsvault.api.resources.DatabasePaging;
 import fr.hdsvault.api.resources.VaultSearchResults;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.fhir.RequestSizeFilter;
+import fr.hdsvault.api.fhir.StoredJsonReads;
 import fr.hdsvault.api.fhir.VaultFhirServer;
 import fr.hdsvault.api.web.TrustedProxies;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -187,12 +188,28 @@ public class VaultApplication {
     }
 
     @Bean
-    ServletRegistrationBean<VaultFhirServer> fhirServlet(FhirContext fhir, VaultRepository repository, ResourceSearch search,
+    VaultFhirServer fhirServer(FhirContext fhir) {
+        return new VaultFhirServer(fhir);
+    }
+
+    /** Plain reads served from the stored JSON, after authentication (Spring Security: -100), before HAPI. */
+    @Bean
+    FilterRegistrationBean<StoredJsonReads> storedJsonReads(FhirContext fhir, VaultRepository repository, AccessPolicy access,
+                                                            TrustedProxies proxies, VaultFhirServer server) {
+        FilterRegistrationBean<StoredJsonReads> registration = new FilterRegistrationBean<>(
+                new StoredJsonReads(fhir.getResourceTypes(), repository, access, proxies, server));
+        registration.addUrlPatterns("/fhir/*");
+        registration.setOrder(0);
+        return registration;
+    }
+
+    @Bean
+    ServletRegistrationBean<VaultFhirServer> fhirServlet(VaultFhirServer server, FhirContext fhir, VaultRepository repository,
+                                                         ResourceSearch search,
                                                          ExecutorService objectWorkers, AccessPolicy access, AuditInterceptor audit,
                                                          AuditLog auditLog, TrustedProxies proxies, JdbcTemplate jdbc, Keyring keyring,
                                                          @Value("${vault.fhir.max-page-size:1000}") int maxPageSize,
                                                          @Value("${vault.fhir.search-lifetime:1h}") java.time.Duration searchLifetime) {
-        VaultFhirServer server = new VaultFhirServer(fhir);
         // Links name the public base URL, never what a request's Host or X-Forwarded-* headers claim.
         server.setServerAddressStrategy((context, request) -> proxies.publicBase(request) + "/fhir");
         // Search results are kept between pages in the database, for any node, for the caller that ran the search only.

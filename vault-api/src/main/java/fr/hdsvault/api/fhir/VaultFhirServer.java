@@ -16,4 +16,9 @@ public class VaultFhirServer extends RestfulServer {
         setServerName("hds-vault");
         setImplementationDescription("hds-vault: encrypted, audited FHIR R4 store");
     }
+
+    /** The request's id as HAPI names it in its answer (X-Request-ID): the client's, when well-formed, else a new one. */
+    public String requestIdOf(jakarta.servlet.http.HttpServletRequest request) {
+        return getOrCreateRequestId(request);
+    }
 }

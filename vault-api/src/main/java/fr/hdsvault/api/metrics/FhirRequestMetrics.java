@@ -73,6 +73,12 @@ public final class FhirRequestMetrics implements Filter {
                 .register(registry));
     }
 
+    /** Names the interaction and type of a request served without HAPI ({@code fhir.StoredJsonReads}). */
+    public static void routed(ServletRequest request, String interaction, String type) {
+        request.setAttribute(INTERACTION, interaction);
+        request.setAttribute(TYPE, type);
+    }
+
     /** The HAPI side: names the interaction and the resource type on the request once HAPI has routed it. */
     @Interceptor
     public static final class Routing {
