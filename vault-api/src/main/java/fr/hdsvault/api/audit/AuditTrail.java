@@ -47,7 +47,7 @@ public final class AuditTrail implements AutoCloseable {
                            Duration retention) {
     }
 
-    private record Pending(AuditEvents.Entry entry, CompletableFuture<Void> done) {
+    private record Pending(Prepared prepared, CompletableFuture<Void> done) {
     }
 
     private final JdbcTemplate jdbc;
@@ -101,7 +101,7 @@ public final class AuditTrail implements AutoCloseable {
     public void record(List<AuditEvents.Entry> entries) {
         List<CompletableFuture<Void>> waits = new ArrayList<>();
         for (AuditEvents.Entry e : entries) {
-            Pending p = new Pending(e, new CompletableFuture<>());
+            Pending p = new Pending(prepare(e), new CompletableFuture<>());
             if (!running || !queue.offer(p)) {
                 throw new AuditUnavailableException("the audit trail is not accepting events");
             }
@@ -162,15 +162,20 @@ public final class AuditTrail implements AutoCloseable {
     private record Prepared(AuditEvents.Entry entry, byte[] json, String agentToken, String patientToken, String entityToken) {
     }
 
+    /**
+     * The event's JSON and blind-index tokens, computed by the thread that records it (each request's
+     * own), not by the single writer: the writer does only what needs the event's position. The
+     * event's id is its position, given when it is read (AuditLog), so the JSON is encoded before
+     * positions exist.
+     */
+    private Prepared prepare(AuditEvents.Entry e) {
+        return new Prepared(e, fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8),
+                auditLog.token("agent", e.agent()), auditLog.token("patient", e.patient()), auditLog.token("entity", e.entity()));
+    }
+
     private void commit(List<Pending> batch) {
         long started = System.nanoTime();
-        // The event's id is its position, given when it is read (AuditLog): the JSON is encoded before positions exist.
-        List<Prepared> prepared = new ArrayList<>(batch.size());
-        for (Pending p : batch) {
-            AuditEvents.Entry e = p.entry();
-            prepared.add(new Prepared(e, fhir.newJsonParser().encodeResourceToString(e.event()).getBytes(StandardCharsets.UTF_8),
-                    auditLog.token("agent", e.agent()), auditLog.token("patient", e.patient()), auditLog.token("entity", e.entity())));
-        }
+        List<Prepared> prepared = batch.stream().map(Pending::prepared).toList();
         // Sealed and hashed under the head's lock: each event's position is bound into its envelope and its leaf.
         long size = tx.execute(status -> {
             CompactRange head = AuditHead.lock(jdbc);

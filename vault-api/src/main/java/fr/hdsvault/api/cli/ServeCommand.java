@@ -154,6 +154,10 @@ public final class ServeCommand implements Callable<Integer> {
             properties.put("spring.datasource.url", indexUrl);
             properties.put("spring.datasource.username", System.getenv().getOrDefault("VAULT_INDEX_USER", ""));
             properties.put("spring.datasource.password", System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""));
+            if (indexUrl.startsWith("jdbc:postgresql:")) {
+                // A batch of inserts (a bundle's index rows) as one multi-row statement, not one per row.
+                properties.put("spring.datasource.hikari.data-source-properties.reWriteBatchedInserts", "true");
+            }
         }
         properties.putAll(settings);
         SpringApplication app = new SpringApplication(VaultApplication.class);
