@@ -36,6 +36,18 @@ public final class Keyring {
     private record CachedKek(Kek kek, Instant expiresAt) {
     }
 
+    /**
+     * How long this node seals under the version of a KEK it last read as the newest without
+     * reading the registry again: a seal no longer costs a query. A rotation on this node is seen
+     * at once; on another node, when the key-change watch drops the key (seconds), or after this.
+     */
+    static final Duration LATEST_TTL = Duration.ofSeconds(10);
+
+    private record Latest(int version, Instant expiresAt) {
+    }
+
+    private final Map<String, Latest> latest = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** Summary of a root key rotation: KEK records rewrapped under the new version. */
     public record RootRotation(int newRootKeyVersion, long rewrapped, long skippedDestroyed) {
     }
@@ -68,13 +80,23 @@ public final class Keyring {
 
     /** The newest version of a KEK, created (version 1) on first use. */
     Kek currentKek(String kekId) {
-        Optional<KekRecord> latest = registry.latest(kekId);
-        if (latest.isEmpty()) {
-            createVersion(kekId, 1);
-            latest = registry.latest(kekId);
+        Instant now = clock.instant();
+        Latest known = latest.get(kekId);
+        if (known != null && known.expiresAt().isAfter(now)) {
+            return kek(kekId, known.version());
         }
-        KekRecord record = latest.orElseThrow();
-        return kek(kekId, record.version());
+        Optional<KekRecord> newest = registry.latest(kekId);
+        if (newest.isEmpty()) {
+            createVersion(kekId, 1);
+            newest = registry.latest(kekId);
+        }
+        KekRecord record = newest.orElseThrow();
+        Kek kek = kek(kekId, record.version()); // throws for a destroyed KEK: nothing kept
+        if (latest.size() >= cacheCapacity) {
+            latest.clear();
+        }
+        latest.put(kekId, new Latest(record.version(), now.plus(LATEST_TTL)));
+        return kek;
     }
 
     /** One given version, from the cache or unwrapped from the registry. */
@@ -120,6 +142,7 @@ public final class Keyring {
                 return r.version() + 1;
             }).orElse(1);
             if (createVersion(kekId, next)) {
+                latest.remove(kekId);
                 return next;
             }
         }
@@ -214,6 +237,7 @@ public final class Keyring {
      * destroyed or rotated it).
      */
     public void forget(String kekId) {
+        latest.remove(kekId);
         synchronized (cache) {
             cache.keySet().removeIf(k -> k.startsWith(kekId + '\u0000'));
         }
@@ -221,6 +245,7 @@ public final class Keyring {
 
     /** Drops every unwrapped key from memory (e.g. on shutdown or after a root rotation). */
     public void clearCache() {
+        latest.clear();
         synchronized (cache) {
             cache.clear();
         }

@@ -52,6 +52,9 @@ public final class JdbcKekRegistry implements KekRegistry {
         try {
             jdbc.update("insert into kek_registry (" + COLUMNS + ") values (?, ?, ?, ?, ?, ?)", r.kekId(), r.version(),
                     r.rootKeyVersion(), r.wrappedKey(), utc(r.createdAt()), utc(r.destroyedAt()));
+            if (r.version() > 1) { // a rotation: other nodes seal under the new version once they drop what they hold
+                changed(r.kekId(), "rotated");
+            }
             return true;
         } catch (DuplicateKeyException e) {
             return false;

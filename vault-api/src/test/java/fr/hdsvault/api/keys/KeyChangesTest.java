@@ -80,4 +80,27 @@ class KeyChangesTest {
             assertThatThrownBy(() -> new EnvelopeCipher(a).open(CONTEXT, sealed)).isInstanceOf(KeyDestroyedException.class);
         }
     }
+
+    @Test
+    void aKekRotatedOnOneNodeIsSealedUnderByTheOthersWithinSeconds() throws Exception {
+        JdbcTemplate jdbc = new JdbcTemplate(IndexDatabases.h2());
+        try (RootKeyProvider root = Pkcs12RootKeyProvider.openOrCreate(dir.resolve("root.p12"), "passphrase".toCharArray())) {
+            Keyring a = new Keyring(root, new JdbcKekRegistry(jdbc));
+            Keyring b = new Keyring(root, new JdbcKekRegistry(jdbc));
+            EnvelopeCipher sealer = new EnvelopeCipher(b);
+            assertThat(EnvelopeCipher.inspect(sealer.seal("patient-kek", CONTEXT, new byte[] {1})).kekVersion()).isEqualTo(1);
+            try (KeyChanges watch = KeyChanges.watch(jdbc, b)) {
+                assertThat(a.rotateKek("patient-kek")).isEqualTo(2);
+                assertThat(EnvelopeCipher.inspect(new EnvelopeCipher(a).seal("patient-kek", CONTEXT, new byte[] {1})).kekVersion())
+                        .as("the rotating node, at once").isEqualTo(2);
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KeyChanges.EVERY.toMillis() * 3);
+                int version = 1;
+                while (version == 1 && System.nanoTime() < deadline) {
+                    version = EnvelopeCipher.inspect(sealer.seal("patient-kek", CONTEXT, new byte[] {1})).kekVersion();
+                    Thread.sleep(50);
+                }
+                assertThat(version).as("the other node, within %s", KeyChanges.EVERY.multipliedBy(3)).isEqualTo(2);
+            }
+        }
+    }
 }
