@@ -60,7 +60,7 @@ public final class RecordObjects {
         return opened;
     }
 
-    /** Drops every cached object (tests, and an operator's restore into a running directory). */
+    /** Drops every cached object (tests). */
     public void forget() {
         if (cache != null) {
             cache.invalidateAll();
