@@ -218,7 +218,10 @@ class LoadBalancedClusterTest {
         Map<Long, List<String>> setsBySlot = new java.util.TreeMap<>();
         int complete = 0;
         for (tools.jackson.databind.JsonNode set : tools.jackson.databind.json.JsonMapper.builder().build().readTree(list.body())) {
-            long slot = java.time.Instant.parse(set.get("startedAt").asString()).getEpochSecond() / BACKUP_EVERY_SECONDS;
+            // The set id starts with the run's start time: a set whose run failed before its manifest has no startedAt.
+            String id = set.get("id").asString();
+            long slot = SET_ID_TIME.parse(id.substring(0, id.indexOf('-')), java.time.Instant::from).getEpochSecond()
+                    / BACKUP_EVERY_SECONDS;
             setsBySlot.computeIfAbsent(slot, k -> new ArrayList<>()).add(set.get("id").asString());
             complete += "complete".equals(set.get("status").asString()) ? 1 : 0;
         }
@@ -244,6 +247,8 @@ class LoadBalancedClusterTest {
 
     private static final int BACKUP_EVERY_SECONDS = 20;
     private static final String BACKUP_CRON = "*/" + BACKUP_EVERY_SECONDS + " * * * * *";
+    private static final java.time.format.DateTimeFormatter SET_ID_TIME =
+            java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC);
 
     private static void phase(String what, long t0) {
         System.out.printf("LoadBalancedClusterTest: %s at %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
