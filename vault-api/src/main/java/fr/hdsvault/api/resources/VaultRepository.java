@@ -154,11 +154,16 @@ public final class VaultRepository {
         }
         Version v = found.get();
         try {
-            byte[] json = objects.open(v.objectKey(), envelope -> envelopes.open(context(type, id, v.version()), envelope));
+            byte[] json = storedJson(type, id, v);
             return Optional.of(new StoredJson(v.version(), v.lastUpdated(), v.compartment(), json));
         } catch (IntegrityException | EnvelopeException | ObjectNotFoundException e) {
             return Optional.empty(); // read() logs and counts it, once
         }
+    }
+
+    /** A version's JSON: its object (from the cache or the store) opened under its record's context. */
+    private byte[] storedJson(String type, String id, Version v) {
+        return objects.open(v.objectKey(), envelope -> envelopes.open(context(type, id, v.version()), envelope));
     }
 
     /** The current pointer and its version row, in one query. */
@@ -336,7 +341,7 @@ public final class VaultRepository {
 
     private IBaseResource load(String type, String id, Version v) {
         try {
-            byte[] json = objects.open(v.objectKey(), envelope -> envelopes.open(context(type, id, v.version()), envelope));
+            byte[] json = storedJson(type, id, v);
             return fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
         } catch (IntegrityException | EnvelopeException | ObjectNotFoundException e) {
             // The opaque object key, never the resource id (a client may choose ids that say something).
