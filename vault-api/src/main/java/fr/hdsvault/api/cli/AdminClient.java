@@ -63,16 +63,29 @@ public final class AdminClient {
         return send("GET", path, role, Duration.ofMinutes(1), "text/plain");
     }
 
+    /** A request with a JSON body. */
+    Answer sendJson(String method, String path, Role role, String json) throws Exception {
+        return send(method, path, role, Duration.ofMinutes(1), "application/json", json);
+    }
+
     private Answer send(String method, String path, Role role, Duration timeout, String accept) throws Exception {
+        return send(method, path, role, timeout, accept, null);
+    }
+
+    private Answer send(String method, String path, Role role, Duration timeout, String accept, String json) throws Exception {
         Path dir = dataDir.resolve();
         HttpClient http = HttpClient.newBuilder()
                 .sslContext(DevPki.clientContext(ca != null ? ca : dir.resolve("tls").resolve(DevPki.CA_CERT)))
                 .connectTimeout(Duration.ofSeconds(10)).build();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base() + path))
-                .method(method, HttpRequest.BodyPublishers.noBody())
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base() + path))
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json))
                 .header("Authorization", "Bearer " + bearer(dir, role))
                 .header("Accept", accept)
-                .timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+                .timeout(timeout);
+        if (json != null) {
+            request.header("Content-Type", "application/json");
+        }
+        HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), r.body());
     }
 

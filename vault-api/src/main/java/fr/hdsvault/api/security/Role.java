@@ -17,7 +17,12 @@ public enum Role {
     /** The audit trail only. */
     AUDITOR(EnumSet.noneOf(Permission.class), null),
     /** Backups and restore drills (key rotation will be theirs too); no clinical resource. */
-    OPERATOR(EnumSet.noneOf(Permission.class), null);
+    OPERATOR(EnumSet.noneOf(Permission.class), null),
+    /**
+     * A registered backend client (SMART Backend Services, {@code security.smart}): reads within
+     * the system/ scopes its token was granted, across patients; never writes.
+     */
+    SERVICE(EnumSet.of(Permission.READ, Permission.SEARCH), null);
 
     private final Set<Permission> clinical;
     private final String defaultScopes;

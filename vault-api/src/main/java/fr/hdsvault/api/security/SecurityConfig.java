@@ -2,6 +2,7 @@ package fr.hdsvault.api.security;
 
 import ca.uhn.fhir.context.FhirContext;
 import fr.hdsvault.api.home.VaultIdentity;
+import fr.hdsvault.api.security.smart.TokenEndpoint;
 import fr.hdsvault.crypto.Keyring;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -38,10 +39,11 @@ import org.springframework.transaction.support.TransactionTemplate;
  * Authentication and the coarse, per-path rules (Spring Security resource server):
  * <ul>
  *   <li>public: the CapabilityStatement, the SMART configuration, the single-node JWKS, health probes;</li>
- *   <li>{@code /fhir/**}: practitioners, patients and auditors (what each may see is decided per
- *       resource by {@link AccessPolicy}); operators never reach a clinical resource;</li>
+ *   <li>{@code /fhir/**}: practitioners, patients, auditors and backend services (what each may see
+ *       is decided per resource by {@link AccessPolicy}); operators never reach a clinical resource;</li>
+ *   <li>{@code POST /auth/token}: anyone; the client authenticates with its signed assertion ({@link TokenEndpoint});</li>
  *   <li>{@code /admin/audit/**}: auditors (checkpoints, proofs);</li>
- *   <li>{@code /admin/**}: operators (backups, drills, the root key);</li>
+ *   <li>{@code /admin/**}: operators (backups, drills, the root key, backend clients);</li>
  *   <li>{@code /actuator/prometheus}: operators (metrics);</li>
  *   <li>everything else: authenticated.</li>
  * </ul>
@@ -132,7 +134,9 @@ public class SecurityConfig {
                 oidc.external() ? Role.fromClaim(oidc.defaultRole()).orElse(null) : null);
         http.authorizeHttpRequests(a -> a
                         .requestMatchers(HttpMethod.GET, PUBLIC_GETS).permitAll()
-                        .requestMatchers("/fhir/**").hasAnyRole(Role.PRACTITIONER.name(), Role.PATIENT.name(), Role.AUDITOR.name())
+                        .requestMatchers(HttpMethod.POST, TokenEndpoint.PATH).permitAll() // the client assertion authenticates
+                        .requestMatchers("/fhir/**").hasAnyRole(Role.PRACTITIONER.name(), Role.PATIENT.name(), Role.AUDITOR.name(),
+                                Role.SERVICE.name())
                         .requestMatchers("/admin/audit/**").hasRole(Role.AUDITOR.name())
                         .requestMatchers("/admin/**").hasRole(Role.OPERATOR.name())
                         .requestMatchers("/actuator/prometheus").hasRole(Role.OPERATOR.name())

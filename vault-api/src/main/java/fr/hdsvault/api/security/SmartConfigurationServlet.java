@@ -1,6 +1,8 @@
 package fr.hdsvault.api.security;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
+import fr.hdsvault.api.security.smart.ClientAssertions;
+import fr.hdsvault.api.security.smart.TokenEndpoint;
 import fr.hdsvault.api.web.TrustedProxies;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -13,9 +15,11 @@ import java.util.Map;
 
 /**
  * {@code [base]/.well-known/smart-configuration} (SMART App Launch v2), public: what a client
- * needs to find the authorization server and which scopes the vault understands. In single-node
- * mode tokens come from {@code vault token}, so no authorization or token endpoint is announced,
- * and the issuer's public key is published at {@code /.well-known/jwks.json}.
+ * needs to find the authorization server and which scopes the vault understands. Where the vault
+ * issues its own tokens, people's tokens come from {@code vault token} (no authorization
+ * endpoint is announced), backend clients get theirs from the token endpoint (SMART Backend
+ * Services, {@code security.smart.TokenEndpoint}), and the issuer's public keys are published at
+ * {@code /.well-known/jwks.json}. Only what the vault does is announced.
  */
 final class SmartConfigurationServlet extends HttpServlet {
 
@@ -57,9 +61,17 @@ final class SmartConfigurationServlet extends HttpServlet {
     private Map<String, Object> configuration(HttpServletRequest request) {
         String origin = proxies.publicBase(request).toString(); // configuration, never the request's Host
         Map<String, Object> c = new LinkedHashMap<>();
+        List<String> scopes = new java.util.ArrayList<>(List.of("openid", "fhirUser", "launch/patient", "patient/*.rs",
+                "patient/*.cruds", "user/*.rs", "user/*.cruds", "system/*.rs"));
         if (singleNode != null) {
             c.put("issuer", singleNode);
             c.put("jwks_uri", origin + JWKS_PATH);
+            c.put("token_endpoint", origin + TokenEndpoint.PATH);
+            c.put("grant_types_supported", List.of("client_credentials"));
+            c.put("token_endpoint_auth_methods_supported", List.of("private_key_jwt"));
+            c.put("token_endpoint_auth_signing_alg_values_supported",
+                    ClientAssertions.ALGORITHMS.stream().map(Object::toString).sorted().toList());
+            scopes.add("system/*.read"); // backend clients read; v1 and v2 spellings
         } else {
             putIfSet(c, "issuer", oidc.issuerUri());
             putIfSet(c, "jwks_uri", oidc.jwkSetUri());
@@ -70,12 +82,14 @@ final class SmartConfigurationServlet extends HttpServlet {
             c.put("code_challenge_methods_supported", List.of("S256"));
             c.put("token_endpoint_auth_methods_supported", List.of("private_key_jwt"));
         }
-        c.put("scopes_supported", List.of("openid", "fhirUser", "launch/patient", "patient/*.rs", "patient/*.cruds",
-                "user/*.rs", "user/*.cruds", "system/*.rs", "system/*.cruds"));
+        if (singleNode == null) {
+            scopes.add("system/*.cruds"); // the provider decides what its clients get
+        }
+        c.put("scopes_supported", scopes);
         List<String> capabilities = new java.util.ArrayList<>(List.of("permission-v1", "permission-v2",
-                "permission-patient", "permission-user"));
+                "permission-patient", "permission-user", "client-confidential-asymmetric"));
         if (singleNode == null) { // launching needs the provider's authorization endpoint
-            capabilities.addAll(List.of("launch-standalone", "context-standalone-patient", "client-confidential-asymmetric"));
+            capabilities.addAll(List.of("launch-standalone", "context-standalone-patient"));
         }
         c.put("capabilities", capabilities);
         return c;

@@ -99,8 +99,11 @@ public final class TokenIssuer {
         return new VerificationKeys(file, published);
     }
 
-    /** What a token says about its bearer. */
-    public record Grant(String subject, String role, String scope, String patient, Duration ttl) {
+    /** What a token says about its bearer; {@code client}, when not null, the OAuth client it was issued to ({@code client_id}). */
+    public record Grant(String subject, String role, String scope, String patient, Duration ttl, String client) {
+        public Grant(String subject, String role, String scope, String patient, Duration ttl) {
+            this(subject, role, scope, patient, ttl, null);
+        }
     }
 
     public String issue(Grant grant) {
@@ -122,6 +125,9 @@ public final class TokenIssuer {
         }
         if (grant.patient() != null) {
             claims.claim("patient", grant.patient());
+        }
+        if (grant.client() != null) {
+            claims.claim("client_id", grant.client());
         }
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID())
                 .type(JOSEObjectType.JWT).build(), claims.build());
