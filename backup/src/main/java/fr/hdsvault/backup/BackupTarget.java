@@ -27,13 +27,18 @@ import java.util.regex.Pattern;
  * sets/&lt;id&gt;/manifest             {@link Manifest}
  * sets/&lt;id&gt;/manifest.sig         {@link ManifestSignature}
  * sets/&lt;id&gt;/complete             written last, once the manifest was read back and verified
+ * erased-keys/&lt;kek id&gt;           a key destroyed by an erasure since: every restore destroys it again
  * </pre>
- * A set without {@code complete} is not a backup: interrupted, or being written.
+ * A set without {@code complete} is not a backup: interrupted, or being written. The erased keys
+ * sit apart from the sets, which are immutable, so that a set taken before an erasure cannot
+ * bring the erased data back; no retention ever deletes them.
  */
 public final class BackupTarget {
 
     static final String OBJECTS = "objects/";
     static final String SETS = "sets/";
+    static final String ERASED_KEYS = "erased-keys/";
+    private static final Pattern KEK_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
     private static final Pattern SET_ID = Pattern.compile("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -87,6 +92,24 @@ public final class BackupTarget {
 
     static String completeKey(String setId) {
         return SETS + setId + "/complete";
+    }
+
+    /**
+     * Records that a key was destroyed by an erasure, before it is destroyed: a restore of any
+     * set destroys it again. Idempotent.
+     */
+    public void recordErasedKey(String kekId, Instant erasedAt) {
+        if (!KEK_ID.matcher(kekId).matches()) {
+            throw new IllegalArgumentException("not a key id");
+        }
+        store.put(bucket, ERASED_KEYS + kekId, (kekId + " " + erasedAt + "\n").getBytes(StandardCharsets.US_ASCII), Map.of());
+    }
+
+    /** Every key an erasure destroyed, whenever it happened. */
+    public java.util.Set<String> erasedKeys() {
+        java.util.Set<String> keys = new TreeSet<>();
+        forEachKey(ERASED_KEYS, info -> keys.add(info.key().substring(ERASED_KEYS.length())));
+        return keys;
     }
 
     /** Every set id present, complete or not, oldest first. */

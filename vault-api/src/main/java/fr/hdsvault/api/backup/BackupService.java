@@ -185,7 +185,11 @@ public class BackupService implements AutoCloseable {
             if (context == null) {
                 throw new BackupException("object not referenced by the set's index");
             }
-            envelopes.open(context, ciphertext);
+            try {
+                envelopes.open(context, ciphertext);
+            } catch (fr.hdsvault.crypto.KeyDestroyedException erased) {
+                // an erased patient's object: present with its recorded hash, and unreadable by design
+            }
         };
     }
 

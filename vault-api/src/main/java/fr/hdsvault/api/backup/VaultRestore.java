@@ -10,6 +10,8 @@ import fr.hdsvault.api.audit.AuditCheckpoints;
 import fr.hdsvault.api.audit.AuditVerifier;
 import fr.hdsvault.api.home.VaultHome;
 import fr.hdsvault.api.index.IndexStatistics;
+import fr.hdsvault.api.index.JdbcKekRegistry;
+import fr.hdsvault.api.lifecycle.CompartmentErasure;
 import fr.hdsvault.backup.BackupException;
 import fr.hdsvault.backup.BackupTarget;
 import fr.hdsvault.backup.BackupVerifier;
@@ -43,8 +45,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
@@ -60,7 +64,9 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
  * the key derived from the set's own registry under this root key, every item's hash), loads
  * the index at the set's schema version then migrates it, copies every object after checking
  * its hash and opening it with its keys, writes the vault's identity and signing keys and the
- * audit checkpoint copies, and finally verifies the restored audit trail.
+ * audit checkpoint copies, and finally verifies the restored audit trail. Keys erased since the
+ * set was taken ({@link BackupTarget#erasedKeys}) are destroyed again, and their compartments'
+ * rows and objects left out: an erasure is never undone by a restore.
  *
  * <p>Object faults do not stop a restore: each is recorded with its key, and the result says
  * the restore failed. Anything else (wrong root key, forged manifest, corrupted item) stops it.
@@ -78,6 +84,7 @@ public final class VaultRestore {
         private long objects;
         private long bytes;
         private long rows;
+        private long erasedObjects;
         private final AtomicLong failureCount = new AtomicLong();
         private final List<BackupVerifier.Failure> failures = Collections.synchronizedList(new ArrayList<>());
         private AuditVerifier.Result audit;
@@ -127,6 +134,11 @@ public final class VaultRestore {
             return rows;
         }
 
+        /** Objects of the set left out because their patient was erased after the set was taken. */
+        public long erasedObjects() {
+            return erasedObjects;
+        }
+
         public List<BackupVerifier.Failure> failures() {
             synchronized (failures) {
                 return List.copyOf(failures);
@@ -169,7 +181,8 @@ public final class VaultRestore {
         public String describe() {
             StringBuilder s = new StringBuilder(ok() ? "restore of " + manifest.id() + " complete" : "restore of " + manifest.id() + " FAILED")
                     .append(": ").append(objects).append(" objects (").append(bytes).append(" bytes), ").append(rows)
-                    .append(" index rows, in ").append(took == null ? "?" : took.toMillis() + " ms").append(phaseTimes())
+                    .append(" index rows").append(erasedObjects == 0 ? "" : ", " + erasedObjects + " objects of erased patients left out")
+                    .append(", in ").append(took == null ? "?" : took.toMillis() + " ms").append(phaseTimes())
                     .append("; point in time ")
                     .append(manifest.pointInTime()).append("; ").append(audit == null ? "audit trail not checked" : audit.message());
             for (BackupVerifier.Failure f : failures()) {
@@ -197,7 +210,9 @@ public final class VaultRestore {
 
     /**
      * Opens a set with its keys: requires the completion marker, rebuilds the set's key registry
-     * under this root key and checks the manifest signature with the key derived from it.
+     * under this root key and checks the manifest signature with the key derived from it. The
+     * keys erased since the set was taken are destroyed in that registry: whatever reads the set
+     * through the vault (restore, drill, verify) cannot open an erased patient's data.
      */
     public static SetKeys openSet(BackupTarget target, String setId, RootKeyProvider root) {
         SetReader set = SetReader.unverified(target, setId);
@@ -211,6 +226,7 @@ public final class VaultRestore {
                     + "(another vault's set, a replaced registry, or the wrong root key)", e);
         }
         set.verifySignature(publicKey);
+        target.erasedKeys().forEach(keyring::destroyKek);
         return new SetKeys(set, keyring);
     }
 
@@ -256,6 +272,7 @@ public final class VaultRestore {
         requireEmpty(dir);
         SetKeys keys = openSet(target, setId, root);
         SetReader set = keys.set();
+        Set<String> erased = target.erasedKeys();
         VaultHome home = VaultHome.prepare(dir);
         String url = indexUrl != null ? indexUrl : home.h2Url();
         SingleConnectionDataSource db = new SingleConnectionDataSource(url, indexUrl == null ? "sa" : indexUser,
@@ -273,10 +290,11 @@ public final class VaultRestore {
             EnvelopeCipher envelopes = new EnvelopeCipher(keys.keyring());
             long lap = restored.lap("keys", t0);
             restored.rows = loadIndex(set, envelopes, db, progress);
+            Set<String> erasedObjects = removeErased(db, root, erased);
             lap = restored.lap("index", lap);
             writeHomeFiles(set, envelopes, home);
             writeAuditCheckpoints(set, audit);
-            copyObjects(set, envelopes, restored, parallelism, progress);
+            copyObjects(set, envelopes, restored, parallelism, progress, erasedObjects);
             lap = restored.lap("objects", lap);
             byte[] auditKey = auditPublicKey != null ? auditPublicKey
                     : AuditKeys.readPublic(home.keys().resolve(AuditKeys.PUBLIC_FILE));
@@ -367,6 +385,21 @@ public final class VaultRestore {
         return rows;
     }
 
+    /**
+     * Destroys the erased keys in the restored registry and removes their compartments' rows;
+     * returns the object keys those rows had, which are not copied.
+     */
+    private static Set<String> removeErased(SingleConnectionDataSource db, RootKeyProvider root, Set<String> erased) {
+        JdbcTemplate jdbc = new JdbcTemplate(db);
+        Keyring restoredKeys = new Keyring(root, new JdbcKekRegistry(jdbc));
+        Set<String> objects = new HashSet<>();
+        for (String kekId : erased) {
+            restoredKeys.destroyKek(kekId);
+            objects.addAll(CompartmentErasure.removeRows(jdbc, VaultApplication.TENANT, kekId).objectKeys());
+        }
+        return objects;
+    }
+
     private static void writeHomeFiles(SetReader set, EnvelopeCipher envelopes, VaultHome home) throws IOException {
         Map<String, byte[]> files = new HashMap<>();
         try (InputStream raw = set.item(VaultBackupSource.VAULT_FILES);
@@ -401,14 +434,22 @@ public final class VaultRestore {
     }
 
     /** Every object: hash checked against the set, opened with its keys and context, written to the restored store. */
-    private static void copyObjects(SetReader set, EnvelopeCipher envelopes, Restored restored, int parallelism, Progress progress) {
+    private static void copyObjects(SetReader set, EnvelopeCipher envelopes, Restored restored, int parallelism, Progress progress,
+                                    Set<String> erasedObjects) {
         Map<String, EncryptionContext> contexts = new HashMap<>();
         restored.jdbc().query("select object_key, resource_type, resource_id, version_id from resource_version "
                 + "where object_key is not null", rs -> {
             contexts.put(rs.getString(1), new EncryptionContext(VaultApplication.TENANT, rs.getString(2), rs.getString(3),
                     String.valueOf(rs.getLong(4))));
         });
-        List<ObjectList.Entry> objects = set.objects();
+        List<ObjectList.Entry> objects = new ArrayList<>();
+        for (ObjectList.Entry entry : set.objects()) {
+            if (erasedObjects.contains(entry.key())) {
+                restored.erasedObjects++;
+            } else {
+                objects.add(entry);
+            }
+        }
         if (objects.size() != contexts.size()) {
             restored.fail(new BackupVerifier.Failure(Manifest.OBJECT_LIST, null, "lists " + objects.size()
                     + " objects, the index references " + contexts.size()));

@@ -1,0 +1,25 @@
+package fr.hdsvault.api.lifecycle;
+
+import fr.hdsvault.api.VaultApplication;
+import fr.hdsvault.api.backup.BackupConfig;
+import fr.hdsvault.api.storage.VaultStores;
+import fr.hdsvault.crypto.Keyring;
+import java.time.Clock;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/** The data's end of life: erasure of one patient. */
+@Configuration
+public class LifecycleConfig {
+
+    @Bean
+    PatientErasure patientErasure(JdbcTemplate jdbc, PlatformTransactionManager transactions, Keyring keyring,
+                                  BackupConfig.BackupStorage backups, @Qualifier("objectBucket") VaultStores.StoreBucket records) {
+        return new PatientErasure(jdbc, new TransactionTemplate(transactions), keyring, backups.target(), records.store(),
+                records.bucket(), VaultApplication.TENANT, Clock.systemUTC());
+    }
+}
