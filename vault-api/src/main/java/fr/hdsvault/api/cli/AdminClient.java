@@ -63,6 +63,19 @@ public final class AdminClient {
         return send("GET", path, role, Duration.ofMinutes(1), "text/plain");
     }
 
+    /**
+     * What an irreversible command was confirmed with: {@code given} (its {@code --confirm}), else
+     * what the operator types on the terminal after {@code prompt}; null when there is neither.
+     */
+    static String confirmation(String given, String prompt) {
+        if (given != null) {
+            return given.strip();
+        }
+        java.io.Console console = System.console();
+        String typed = console == null ? null : console.readLine("%s", prompt);
+        return typed == null ? null : typed.strip();
+    }
+
     /** A request with a JSON body. */
     Answer sendJson(String method, String path, Role role, String json) throws Exception {
         return send(method, path, role, Duration.ofMinutes(1), "application/json", json);

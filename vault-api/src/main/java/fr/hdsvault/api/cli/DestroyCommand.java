@@ -3,7 +3,6 @@ package fr.hdsvault.api.cli;
 import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.lifecycle.VaultDestruction;
 import fr.hdsvault.api.security.Role;
-import java.io.Console;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,15 +49,12 @@ public final class DestroyCommand implements Callable<Integer> {
         if (Files.exists(certificate)) {
             return BackupCommand.report(spec, false, certificate + " exists: give a new file for the certificate");
         }
-        if (confirm == null) {
-            Console console = System.console();
-            if (console == null) {
-                return BackupCommand.report(spec, false, "no terminal to confirm on: give --confirm with the vault's id");
-            }
-            confirm = console.readLine("Destroying every record of this vault cannot be undone. Type the vault's id: ");
+        String confirmed = AdminClient.confirmation(confirm, "Destroying every record of this vault cannot be undone. Type the vault's id: ");
+        if (confirmed == null) {
+            return BackupCommand.report(spec, false, "no terminal to confirm on: give --confirm with the vault's id");
         }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("confirm", confirm == null ? "" : confirm.strip());
+        body.put("confirm", confirmed);
         body.put("reason", reason);
         AdminClient.Answer a = client.sendJson("POST", "/admin/destroy", Role.OPERATOR, JSON.writeValueAsString(body));
         if (a.status() != 200) {

@@ -1,7 +1,6 @@
 package fr.hdsvault.api.cli;
 
 import fr.hdsvault.api.security.Role;
-import java.io.Console;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -34,15 +33,12 @@ public final class ErasePatientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (confirm == null) {
-            Console console = System.console();
-            if (console == null) {
-                return BackupCommand.report(spec, false, "no terminal to confirm on: give --confirm " + patientId);
-            }
-            confirm = console.readLine("Erasing Patient/%s cannot be undone. Type its id again: ", patientId);
+        String confirmed = AdminClient.confirmation(confirm, "Erasing Patient/" + patientId + " cannot be undone. Type its id again: ");
+        if (confirmed == null) {
+            return BackupCommand.report(spec, false, "no terminal to confirm on: give --confirm " + patientId);
         }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("confirm", confirm == null ? "" : confirm.strip());
+        body.put("confirm", confirmed);
         body.put("reason", reason);
         AdminClient.Answer a = client.sendJson("POST", "/admin/patients/" + java.net.URLEncoder.encode(patientId,
                 java.nio.charset.StandardCharsets.UTF_8) + "/erase", Role.OPERATOR, JSON.writeValueAsString(body));

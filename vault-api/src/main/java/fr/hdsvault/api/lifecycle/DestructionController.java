@@ -20,8 +20,6 @@ import org.springframework.web.server.ResponseStatusException;
 @RestController
 public class DestructionController {
 
-    private static final int MAX_REASON = 500;
-
     private final VaultDestruction destruction;
     private final VaultIdentity identity;
 
@@ -37,10 +35,7 @@ public class DestructionController {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
                     "confirm must be this vault's id (DIR/vault-id): destroying every record cannot be undone");
         }
-        Object reason = body.get("reason");
-        if (!(reason instanceof String r) || r.isBlank() || r.length() > MAX_REASON) {
-            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "a reason of 1 to " + MAX_REASON + " characters is required");
-        }
-        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(destruction.destroy(operator, r).toJson());
+        String reason = ErasureController.requireReason(body);
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(destruction.destroy(operator, reason).toJson());
     }
 }

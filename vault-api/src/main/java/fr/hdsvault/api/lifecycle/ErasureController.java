@@ -40,16 +40,22 @@ public class ErasureController {
         this.events = new AuditEvents(identity.observer(), site);
     }
 
+    /** The reason an irreversible operation must be given (1 to 500 characters). */
+    static String requireReason(Map<String, Object> body) {
+        Object reason = body.get("reason");
+        if (!(reason instanceof String r) || r.isBlank() || r.length() > MAX_REASON) {
+            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "a reason of 1 to " + MAX_REASON + " characters is required");
+        }
+        return r;
+    }
+
     @PostMapping("/admin/patients/{id}/erase")
     public synchronized Map<String, Object> erase(@PathVariable("id") String id, @RequestBody Map<String, Object> body) {
         String operator = AccessPolicy.currentCaller().subject();
         if (!id.equals(body.get("confirm"))) {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "confirm must repeat the patient id: an erasure cannot be undone");
         }
-        Object reason = body.get("reason");
-        if (!(reason instanceof String r) || r.isBlank() || r.length() > MAX_REASON) {
-            throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "a reason of 1 to " + MAX_REASON + " characters is required");
-        }
+        requireReason(body);
         PatientErasure.Result result;
         try {
             result = erasure.erase(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND,

@@ -29,12 +29,9 @@ public class LifecycleConfig {
     }
 
     @Bean
-    VaultDestruction vaultDestruction(JdbcTemplate jdbc, PlatformTransactionManager transactions, Keyring keyring,
-                                      BackupConfig.BackupStorage backups, @Qualifier("objectBucket") VaultStores.StoreBucket records,
-                                      AuditTrail trail, Ed25519.SigningKey auditSigningKey, VaultIdentity identity,
-                                      @Value("${vault.audit.site:single-node}") String site) {
-        return new VaultDestruction(jdbc, new TransactionTemplate(transactions), keyring, backups.target(), records.store(),
-                records.bucket(), trail, new AuditEvents(identity.observer(), site), auditSigningKey, identity.vaultId(),
-                VaultApplication.TENANT, Clock.systemUTC());
+    VaultDestruction vaultDestruction(JdbcTemplate jdbc, PatientErasure erasure, AuditTrail trail, Ed25519.SigningKey auditSigningKey,
+                                      VaultIdentity identity, @Value("${vault.audit.site:single-node}") String site) {
+        return new VaultDestruction(jdbc, erasure, trail, new AuditEvents(identity.observer(), site), auditSigningKey,
+                identity.vaultId(), VaultApplication.TENANT, Clock.systemUTC());
     }
 }

@@ -5,7 +5,6 @@ import fr.hdsvault.backup.BackupTarget;
 import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.storage.ObjectStore;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,9 +63,12 @@ public final class PatientErasure {
         if (kek.isEmpty()) {
             return Optional.empty();
         }
-        String kekId = kek.get();
-        Instant now = clock.instant();
-        backups.recordErasedKey(kekId, now);
+        return Optional.of(eraseKey(kek.get()));
+    }
+
+    /** Erases every compartment sealed under {@code kekId}: the steps above, for one key. */
+    public Result eraseKey(String kekId) {
+        backups.recordErasedKey(kekId, clock.instant());
         int destroyed = keyring.destroyKek(kekId);
         CompartmentErasure.Removed removed = tx.execute(status -> CompartmentErasure.removeRows(jdbc, tenant, kekId));
         long deleted = 0;
@@ -82,6 +84,6 @@ public final class PatientErasure {
         if (left > 0) { // unreadable already; the store's own lifecycle, or a second erasure, removes them
             log.warn("erasure: {} objects of key {} could not be deleted from the store", left, kekId);
         }
-        return Optional.of(new Result(kekId, destroyed, removed.versions(), deleted, left));
+        return new Result(kekId, destroyed, removed.versions(), deleted, left);
     }
 }

@@ -2,10 +2,7 @@ package fr.hdsvault.api.lifecycle;
 
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
-import fr.hdsvault.backup.BackupTarget;
-import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.crypto.sign.Ed25519;
-import fr.hdsvault.storage.ObjectStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,15 +15,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The end of a contract: every record of the vault destroyed and the destruction proven. Every
- * compartment's key is listed as erased apart from the backup sets, then destroyed
- * (crypto-shredding: no copy of the records, live or in any backup, opens again through the
- * vault), then every index row and object of the records goes, as for one patient
- * ({@link CompartmentErasure}). The audit trail is kept: it is the proof. The destruction is
+ * compartment's key is erased as one patient's is ({@link PatientErasure#eraseKey}): listed as
+ * erased apart from the backup sets, destroyed (crypto-shredding: no copy of the records, live
+ * or in any backup, opens again through the vault), its index rows and objects removed. The audit trail is kept: it is the proof. The destruction is
  * recorded in it, a checkpoint is published over that record, and a certificate (what was
  * destroyed, when, by whom, the key ids, that checkpoint) is signed with the audit signing key,
  * whose public key auditors already hold: {@link #verify} checks it offline.
@@ -49,11 +44,7 @@ public final class VaultDestruction {
     }
 
     private final JdbcTemplate jdbc;
-    private final TransactionTemplate tx;
-    private final Keyring keyring;
-    private final BackupTarget backups;
-    private final ObjectStore records;
-    private final String recordsBucket;
+    private final PatientErasure erasure;
     private final AuditTrail trail;
     private final AuditEvents events;
     private final Ed25519.SigningKey signer;
@@ -61,15 +52,10 @@ public final class VaultDestruction {
     private final String tenant;
     private final Clock clock;
 
-    public VaultDestruction(JdbcTemplate jdbc, TransactionTemplate tx, Keyring keyring, BackupTarget backups, ObjectStore records,
-                            String recordsBucket, AuditTrail trail, AuditEvents events, Ed25519.SigningKey signer, String vaultId,
-                            String tenant, Clock clock) {
+    public VaultDestruction(JdbcTemplate jdbc, PatientErasure erasure, AuditTrail trail, AuditEvents events, Ed25519.SigningKey signer,
+                            String vaultId, String tenant, Clock clock) {
         this.jdbc = jdbc;
-        this.tx = tx;
-        this.keyring = keyring;
-        this.backups = backups;
-        this.records = records;
-        this.recordsBucket = recordsBucket;
+        this.erasure = erasure;
         this.trail = trail;
         this.events = events;
         this.signer = signer;
@@ -83,24 +69,14 @@ public final class VaultDestruction {
         Instant started = clock.instant();
         List<String> keys = jdbc.queryForList("select distinct kek_id from compartment_kek where tenant = ? order by kek_id",
                 String.class, tenant);
-        for (String kek : keys) { // listed first: whatever happens next, no restore opens them again
-            backups.recordErasedKey(kek, started);
-        }
         long versions = 0;
         long deleted = 0;
         long left = 0;
         for (String kek : keys) {
-            keyring.destroyKek(kek);
-            CompartmentErasure.Removed removed = tx.execute(status -> CompartmentErasure.removeRows(jdbc, tenant, kek));
-            versions += removed.versions();
-            for (String object : removed.objectKeys()) {
-                try {
-                    records.delete(recordsBucket, object);
-                    deleted++;
-                } catch (RuntimeException e) {
-                    left++; // unreadable already: its key is destroyed
-                }
-            }
+            PatientErasure.Result erased = erasure.eraseKey(kek);
+            versions += erased.versionsRemoved();
+            deleted += erased.objectsDeleted();
+            left += erased.objectsNotDeleted();
         }
         Instant finished = clock.instant();
         String summary = "vault destroyed: " + keys.size() + " keys destroyed, " + versions + " resource versions and " + deleted
