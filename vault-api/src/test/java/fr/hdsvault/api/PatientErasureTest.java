@@ -102,6 +102,12 @@ class PatientErasureTest {
             assertThat(vault.context.getBean("objectBucket", fr.hdsvault.api.storage.VaultStores.StoreBucket.class).store()
                     .exists("hds-vault-objects", key)).isFalse();
         }
+        // The trail: the request found by the patient, the operation naming the destroyed key, no reason in either.
+        String auditor = TestTokens.ofVault(vault.dataDir).sign("audit-1", "auditor", null, null);
+        String byPatient = vault.get("/fhir/AuditEvent?patient=er-a&_count=1000", auditor).body();
+        assertThat(byPatient).contains("\"code\":\"operation\"", "\"value\":\"ops-1\"");
+        String byOperator = vault.get("/fhir/AuditEvent?agent=ops-1&_count=1000", auditor).body();
+        assertThat(byOperator).contains("patient-erasure", "key " + kek + " destroyed").doesNotContain("request of the data controller");
         // Erasing again (here from the command line) finds nothing more to do: idempotent.
         StringWriter cli = new StringWriter();
         int again = new picocli.CommandLine(new fr.hdsvault.api.cli.ErasePatientCommand()).setOut(new java.io.PrintWriter(cli, true))

@@ -1,9 +1,12 @@
 package fr.hdsvault.api.lifecycle;
 
+import fr.hdsvault.api.audit.AuditContext;
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
 import fr.hdsvault.api.home.VaultIdentity;
+import fr.hdsvault.api.resources.FhirIds;
 import fr.hdsvault.api.security.AccessPolicy;
+import jakarta.servlet.http.HttpServletRequest;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,8 +53,12 @@ public class ErasureController {
     }
 
     @PostMapping("/admin/patients/{id}/erase")
-    public synchronized Map<String, Object> erase(@PathVariable("id") String id, @RequestBody Map<String, Object> body) {
+    public synchronized Map<String, Object> erase(@PathVariable("id") String id, @RequestBody Map<String, Object> body,
+                                                  HttpServletRequest request) {
         String operator = AccessPolicy.currentCaller().subject();
+        if (FhirIds.valid(id)) { // the request's own event is then found by the patient, as any access to it
+            AuditContext.of(request).ifPresent(audit -> audit.touched("Patient/" + id, "Patient/" + id));
+        }
         if (!id.equals(body.get("confirm"))) {
             throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "confirm must repeat the patient id: an erasure cannot be undone");
         }
