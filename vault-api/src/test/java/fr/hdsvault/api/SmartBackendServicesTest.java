@@ -235,6 +235,10 @@ class SmartBackendServicesTest {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertRefused(asJson, 400, "invalid_request");
+        HttpResponse<String> garbage = vault.client.send(HttpRequest.newBuilder(java.net.URI.create(tokenUrl))
+                .header("Content-Type", "not a media type;;").POST(HttpRequest.BodyPublishers.ofString("grant_type=x")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertRefused(garbage, 400, "invalid_request");
     }
 
     @Test
@@ -309,7 +313,9 @@ class SmartBackendServicesTest {
 
     @Test
     void everyTokenRequestIsInTheAuditTrail() throws Exception {
-        assertThat(clientCredentials(assertion("exporter-rs", rsaClient, b -> b), "system/*.rs").statusCode()).isEqualTo(200);
+        HttpResponse<String> issued = clientCredentials(assertion("exporter-rs", rsaClient, b -> b), "system/*.rs");
+        assertThat(issued.statusCode()).isEqualTo(200);
+        String issuedJti = SignedJWT.parse((String) json(issued).get("access_token")).getJWTClaimsSet().getJWTID();
         assertThat(clientCredentials(assertion("exporter-rs", rsaClient, b -> b.audience("https://x.example/")), "system/*.rs")
                 .statusCode()).isEqualTo(401);
         HttpResponse<String> r = vault.get("/fhir/AuditEvent?agent=exporter-rs&_count=1000", auditor);
@@ -320,6 +326,7 @@ class SmartBackendServicesTest {
             assertThat(e.getSubtypeFirstRep().getCode()).isEqualTo("smart-token");
             assertThat(e.getOutcome()).isEqualTo(AuditEvent.AuditEventOutcome._0);
             assertThat(e.getOutcomeDesc()).contains("exporter-rs", "system/*.rs");
+            assertThat(e.getEntityFirstRep().getWhat().getIdentifier().getValue()).isEqualTo(issuedJti);
         });
         HttpResponse<String> refused = vault.get("/fhir/AuditEvent?agent=unauthenticated&_count=1000", auditor);
         assertThat(refused.body()).contains("smart-token", "invalid_client");

@@ -139,6 +139,15 @@ public final class TokenIssuer {
         return jwt.serialize();
     }
 
+    /** The {@code jti} of a token this issuer signed. */
+    public static String jwtId(String token) {
+        try {
+            return SignedJWT.parse(token).getJWTClaimsSet().getJWTID();
+        } catch (ParseException e) {
+            throw new IllegalArgumentException("not a signed token", e);
+        }
+    }
+
     /**
      * The issuers' public keys as a JWK source for the token decoder: this node's, from its data
      * directory, and the other nodes', from the database. Both are checked again when a token

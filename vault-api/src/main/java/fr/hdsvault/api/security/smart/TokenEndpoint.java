@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -96,7 +95,8 @@ public class TokenEndpoint {
             String grantedScope = String.join(" ", granted);
             String token = issuer.issue(new TokenIssuer.Grant(client.id(), Role.SERVICE.claimValue(), grantedScope, null,
                     TOKEN_LIFETIME, client.id()));
-            audit(client.id(), true, "access token issued to backend client " + client.id() + " for " + grantedScope);
+            audit(client.id(), true, "access token issued to backend client " + client.id() + " for " + grantedScope,
+                    TokenIssuer.jwtId(token));
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("access_token", token);
             body.put("token_type", "bearer");
@@ -106,7 +106,7 @@ public class TokenEndpoint {
         } catch (OAuthError e) {
             try {
                 audit(client == null ? "unauthenticated" : client.id(), false, "token request refused: " + e.code() + ": "
-                        + e.description());
+                        + e.description(), "refused");
             } catch (AuditUnavailableException unrecorded) {
                 return unavailable();
             }
@@ -116,14 +116,20 @@ public class TokenEndpoint {
         }
     }
 
-    private void audit(String requester, boolean success, String description) {
-        trail.record(List.of(events.operation(AUDIT_OPERATION, requester, success, description,
-                success ? UUID.randomUUID().toString() : "refused", clock.instant())));
+    /** @param tokenId the issued token's {@code jti}, which ties the token to this event */
+    private void audit(String requester, boolean success, String description, String tokenId) {
+        trail.record(List.of(events.operation(AUDIT_OPERATION, requester, success, description, tokenId, clock.instant())));
     }
 
     private static void requireForm(HttpServletRequest request) {
         String type = request.getContentType();
-        if (type == null || !MediaType.APPLICATION_FORM_URLENCODED.isCompatibleWith(MediaType.parseMediaType(type))) {
+        boolean form;
+        try {
+            form = type != null && MediaType.APPLICATION_FORM_URLENCODED.isCompatibleWith(MediaType.parseMediaType(type));
+        } catch (org.springframework.http.InvalidMediaTypeException unreadable) {
+            form = false;
+        }
+        if (!form) {
             throw OAuthError.invalidRequest("The token request must be application/x-www-form-urlencoded");
         }
     }
