@@ -328,7 +328,15 @@ class SmartBackendServicesTest {
             assertThat(e.getOutcomeDesc()).contains("exporter-rs", "system/*.rs");
             assertThat(e.getEntityFirstRep().getWhat().getIdentifier().getValue()).isEqualTo(issuedJti);
         });
+        // A refusal after the client's own signature verified (here: another audience) names the client;
+        // one whose signature did not (another key) names no one.
+        assertThat(events).anySatisfy(e -> {
+            assertThat(e.getOutcome()).isEqualTo(AuditEvent.AuditEventOutcome._8);
+            assertThat(e.getOutcomeDesc()).contains("invalid_client", "aud must be the token endpoint");
+        });
+        assertThat(clientCredentials(assertion("exporter-rs", new RSAKeyGenerator(2048).keyID("rs-1").generate(), b -> b),
+                "system/*.rs").statusCode()).isEqualTo(401);
         HttpResponse<String> refused = vault.get("/fhir/AuditEvent?agent=unauthenticated&_count=1000", auditor);
-        assertThat(refused.body()).contains("smart-token", "invalid_client");
+        assertThat(refused.body()).contains("smart-token", "invalid_client", "signature does not verify");
     }
 }

@@ -66,6 +66,15 @@ public final class ClientAssertions {
         if (!signedByTheClient(jwt, client)) {
             throw OAuthError.invalidClient("The client assertion's signature does not verify with the client's registered keys");
         }
+        try {
+            checkClaims(claims, audience, client);
+        } catch (OAuthError e) {
+            throw e.signedBy(client.id()); // the client's own signature: its name goes to the trail
+        }
+        return client;
+    }
+
+    private void checkClaims(JWTClaimsSet claims, String audience, BackendClient client) {
         if (claims.getAudience() == null || !claims.getAudience().contains(audience)) {
             throw OAuthError.invalidClient("The client assertion's aud must be the token endpoint, " + audience);
         }
@@ -87,7 +96,6 @@ public final class ClientAssertions {
         if (!replays.firstUse(client.id(), jti, exp.plus(skew))) {
             throw OAuthError.invalidClient("This client assertion (its jti) was already used");
         }
-        return client;
     }
 
     private boolean signedByTheClient(SignedJWT jwt, BackendClient client) {

@@ -8,10 +8,26 @@ package fr.hdsvault.api.security.smart;
 public final class OAuthError extends RuntimeException {
 
     private final String code;
+    /** The client whose signature verified before a later rule failed (a replay, an expiry), or null. */
+    private final String client;
 
     private OAuthError(String code, String description) {
+        this(code, description, null);
+    }
+
+    private OAuthError(String code, String description, String client) {
         super(description, null, false, false);
         this.code = code;
+        this.client = client;
+    }
+
+    /** The same error, known to come from {@code clientId}'s own signed assertion. */
+    OAuthError signedBy(String clientId) {
+        return new OAuthError(code, getMessage(), clientId);
+    }
+
+    public String client() {
+        return client;
     }
 
     public static OAuthError invalidRequest(String description) {

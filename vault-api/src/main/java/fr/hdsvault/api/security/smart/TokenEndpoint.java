@@ -105,8 +105,8 @@ public class TokenEndpoint {
             return ResponseEntity.ok().headers(noStore()).contentType(MediaType.APPLICATION_JSON).body(body);
         } catch (OAuthError e) {
             try {
-                audit(client == null ? "unauthenticated" : client.id(), false, "token request refused: " + e.code() + ": "
-                        + e.description(), "refused");
+                String requester = client != null ? client.id() : e.client() != null ? e.client() : "unauthenticated";
+                audit(requester, false, "token request refused: " + e.code() + ": " + e.description(), "refused");
             } catch (AuditUnavailableException unrecorded) {
                 return unavailable();
             }
