@@ -112,13 +112,18 @@ public class AuditConfig {
         return new RefusalAggregator(trail, window, Clock.systemUTC());
     }
 
+    /** Who records the events and at which site: the one AuditEvents every recorder of the vault uses. */
+    @Bean
+    AuditEvents auditEvents(VaultIdentity identity, @Value("${vault.audit.site:single-node}") String site) {
+        return new AuditEvents(identity.observer(), site);
+    }
+
     @Bean
     FilterRegistrationBean<AuditFilter> auditFilter(AuditTrail trail, RefusalAggregator refusals, FhirContext fhir,
-                                                    VaultIdentity identity, VaultRepository repository,
-                                                    @Value("${vault.audit.site:single-node}") String site) {
+                                                    AuditEvents events, VaultRepository repository) {
         RequestedResources requested = requestedResources(fhir, repository);
         FilterRegistrationBean<AuditFilter> registration = new FilterRegistrationBean<>(
-                new AuditFilter(trail, new AuditEvents(identity.observer(), site), refusals, requested, fhir, Clock.systemUTC()));
+                new AuditFilter(trail, events, refusals, requested, fhir, Clock.systemUTC()));
         registration.setOrder(FILTER_ORDER);
         if (Boolean.getBoolean(BENCHMARK_AUDIT_OFF)) {
             org.slf4j.LoggerFactory.getLogger(AuditConfig.class).error(

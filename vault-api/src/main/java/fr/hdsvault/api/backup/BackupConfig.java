@@ -69,7 +69,7 @@ public class BackupConfig {
                                 @Qualifier("objectBucket") VaultStores.StoreBucket objectBucket,
                                 VaultHome home, VaultIdentity identity, AuditTrail trail,
                                 fr.hdsvault.crypto.sign.Ed25519.SigningKey auditSigningKey,
-                                @Value("${vault.audit.site:single-node}") String site,
+                                AuditEvents events,
                                 @Value("${vault.backup.parallelism:8}") int parallelism,
                                 @Value("${vault.backup.keep-last:7}") int keepLast,
                                 @Value("${vault.backup.keep-daily:7}") int keepDaily,
@@ -89,7 +89,7 @@ public class BackupConfig {
         VaultBackupSource source = new VaultBackupSource(db, keyring, objectBucket.store(), objectBucket.bucket(), home,
                 identity.vaultId(), clock);
         return new BackupService(storage.target(), source, new JdbcLock(db, lockTtl, durability::sync),
-                new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, new AuditEvents(identity.observer(), site),
+                new Retention(keepLast, keepDaily, keepWeekly, keepMonthly, zone), trail, events,
                 drill, jdbc, keyring, parallelism, rtoTarget, rpoTarget, clock);
     }
 

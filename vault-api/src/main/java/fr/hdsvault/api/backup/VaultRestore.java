@@ -226,12 +226,13 @@ public final class VaultRestore {
                     + "(another vault's set, a replaced registry, or the wrong root key)", e);
         }
         set.verifySignature(publicKey);
-        target.erasedKeys().forEach(keyring::destroyKek);
-        return new SetKeys(set, keyring);
+        Set<String> erased = target.erasedKeys();
+        erased.forEach(keyring::destroyKek);
+        return new SetKeys(set, keyring, erased);
     }
 
-    /** A set whose signature verified, and the keyring of its registry. */
-    public record SetKeys(SetReader set, Keyring keyring) {
+    /** A set whose signature verified, the keyring of its registry, and the keys erased since (destroyed in it). */
+    public record SetKeys(SetReader set, Keyring keyring, Set<String> erased) {
     }
 
     private static Keyring setKeyring(SetReader set, RootKeyProvider root) {
@@ -272,7 +273,6 @@ public final class VaultRestore {
         requireEmpty(dir);
         SetKeys keys = openSet(target, setId, root);
         SetReader set = keys.set();
-        Set<String> erased = target.erasedKeys();
         VaultHome home = VaultHome.prepare(dir);
         String url = indexUrl != null ? indexUrl : home.h2Url();
         SingleConnectionDataSource db = new SingleConnectionDataSource(url, indexUrl == null ? "sa" : indexUser,
@@ -290,7 +290,7 @@ public final class VaultRestore {
             EnvelopeCipher envelopes = new EnvelopeCipher(keys.keyring());
             long lap = restored.lap("keys", t0);
             restored.rows = loadIndex(set, envelopes, db, progress);
-            Set<String> erasedObjects = removeErased(db, root, erased);
+            Set<String> erasedObjects = removeErased(db, root, keys.erased());
             lap = restored.lap("index", lap);
             writeHomeFiles(set, envelopes, home);
             writeAuditCheckpoints(set, audit);

@@ -2,7 +2,6 @@ package fr.hdsvault.api.keys;
 
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
-import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.crypto.Keyring;
 import java.time.Clock;
@@ -11,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -32,10 +30,10 @@ public class KeyAdminController {
     private final AuditTrail trail;
     private final AuditEvents events;
 
-    public KeyAdminController(Keyring keyring, AuditTrail trail, VaultIdentity identity, @Value("${vault.audit.site:single-node}") String site) {
+    public KeyAdminController(Keyring keyring, AuditTrail trail, AuditEvents events) {
         this.keyring = keyring;
         this.trail = trail;
-        this.events = new AuditEvents(identity.observer(), site);
+        this.events = events;
     }
 
     @GetMapping("/admin/keys/root")

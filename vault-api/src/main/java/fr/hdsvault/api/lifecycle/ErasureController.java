@@ -3,7 +3,6 @@ package fr.hdsvault.api.lifecycle;
 import fr.hdsvault.api.audit.AuditContext;
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
-import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.resources.FhirIds;
 import fr.hdsvault.api.security.AccessPolicy;
 import jakarta.servlet.http.HttpServletRequest;
@@ -11,7 +10,6 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -36,11 +34,10 @@ public class ErasureController {
     private final AuditTrail trail;
     private final AuditEvents events;
 
-    public ErasureController(PatientErasure erasure, AuditTrail trail, VaultIdentity identity,
-                             @Value("${vault.audit.site:single-node}") String site) {
+    public ErasureController(PatientErasure erasure, AuditTrail trail, AuditEvents events) {
         this.erasure = erasure;
         this.trail = trail;
-        this.events = new AuditEvents(identity.observer(), site);
+        this.events = events;
     }
 
     /** The reason an irreversible operation must be given (1 to 500 characters). */

@@ -10,7 +10,6 @@ import fr.hdsvault.crypto.Keyring;
 import fr.hdsvault.crypto.sign.Ed25519;
 import java.time.Clock;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -29,9 +28,9 @@ public class LifecycleConfig {
     }
 
     @Bean
-    VaultDestruction vaultDestruction(JdbcTemplate jdbc, PatientErasure erasure, AuditTrail trail, Ed25519.SigningKey auditSigningKey,
-                                      VaultIdentity identity, @Value("${vault.audit.site:single-node}") String site) {
-        return new VaultDestruction(jdbc, erasure, trail, new AuditEvents(identity.observer(), site), auditSigningKey,
+    VaultDestruction vaultDestruction(JdbcTemplate jdbc, PatientErasure erasure, AuditTrail trail, AuditEvents events,
+                                      Ed25519.SigningKey auditSigningKey, VaultIdentity identity) {
+        return new VaultDestruction(jdbc, erasure, trail, events, auditSigningKey,
                 identity.vaultId(), VaultApplication.TENANT, Clock.systemUTC());
     }
 }

@@ -66,7 +66,7 @@ final class SmartConfigurationServlet extends HttpServlet {
         if (singleNode != null) {
             c.put("issuer", singleNode);
             c.put("jwks_uri", origin + JWKS_PATH);
-            c.put("token_endpoint", origin + TokenEndpoint.PATH);
+            c.put("token_endpoint", TokenEndpoint.url(proxies, request));
             c.put("grant_types_supported", List.of("client_credentials"));
             c.put("token_endpoint_auth_methods_supported", List.of("private_key_jwt"));
             c.put("token_endpoint_auth_signing_alg_values_supported",

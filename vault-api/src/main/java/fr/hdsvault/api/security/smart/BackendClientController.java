@@ -2,13 +2,11 @@ package fr.hdsvault.api.security.smart;
 
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
-import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.security.AccessPolicy;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -34,11 +32,10 @@ public class BackendClientController {
     private final AuditTrail trail;
     private final AuditEvents events;
 
-    public BackendClientController(BackendClients clients, AuditTrail trail, VaultIdentity identity,
-                                   @Value("${vault.audit.site:single-node}") String site) {
+    public BackendClientController(BackendClients clients, AuditTrail trail, AuditEvents events) {
         this.clients = clients;
         this.trail = trail;
-        this.events = new AuditEvents(identity.observer(), site);
+        this.events = events;
     }
 
     /** Body: {@code {"clientId": ..., "scope": "system/*.rs", "jwks": {"keys": [...]}}} or {@code "jwksUrl": "https://..."} instead of jwks. */

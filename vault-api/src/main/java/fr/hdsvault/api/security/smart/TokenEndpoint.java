@@ -3,7 +3,6 @@ package fr.hdsvault.api.security.smart;
 import fr.hdsvault.api.audit.AuditEvents;
 import fr.hdsvault.api.audit.AuditTrail;
 import fr.hdsvault.api.audit.AuditUnavailableException;
-import fr.hdsvault.api.home.VaultIdentity;
 import fr.hdsvault.api.security.Role;
 import fr.hdsvault.api.security.SecurityProperties;
 import fr.hdsvault.api.security.TokenIssuer;
@@ -14,7 +13,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -49,13 +47,13 @@ public class TokenEndpoint {
     private final Clock clock = Clock.systemUTC();
 
     public TokenEndpoint(ClientAssertions assertions, TokenIssuer issuer, SecurityProperties properties, TrustedProxies proxies,
-                         AuditTrail trail, VaultIdentity identity, @Value("${vault.audit.site:single-node}") String site) {
+                         AuditTrail trail, AuditEvents events) {
         this.assertions = assertions;
         this.issuer = issuer;
         this.localIssuer = !properties.oidc().external();
         this.proxies = proxies;
         this.trail = trail;
-        this.events = new AuditEvents(identity.observer(), site);
+        this.events = events;
     }
 
     /** The URL clients must name in their assertion's {@code aud}: the public base's (configuration), never the request's Host. */
