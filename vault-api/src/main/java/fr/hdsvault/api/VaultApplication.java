@@ -9,6 +9,7 @@ import fr.hdsvault.api.fhir.ExceptionOutcomes;
 import fr.hdsvault.api.fhir.StrictParameters;
 import fr.hdsvault.api.fhir.StrictXml;
 import fr.hdsvault.api.resources.ResourceSearch;
+import fr.hdsvault.api.resources.SearchClauses;
 import fr.hdsvault.api.resources.SearchParameters;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.resources.DatabasePaging;
@@ -182,6 +183,12 @@ public class VaultApplication {
         });
     }
 
+    /** FHIR search semantics over the blind index, for searches and bulk export filters alike. */
+    @Bean
+    SearchClauses searchClauses(FhirContext fhir, VaultRepository repository) {
+        return new SearchClauses(fhir, repository.searchTokens());
+    }
+
     @Bean
     ResourceSearch resourceSearch(JdbcTemplate jdbc) {
         return new ResourceSearch(jdbc, TENANT);
@@ -208,6 +215,7 @@ public class VaultApplication {
                                                          ResourceSearch search,
                                                          ExecutorService objectWorkers, AccessPolicy access, AuditInterceptor audit,
                                                          AuditLog auditLog, TrustedProxies proxies, JdbcTemplate jdbc, Keyring keyring,
+                                                         SearchClauses clauses,
                                                          @Value("${vault.fhir.max-page-size:1000}") int maxPageSize,
                                                          @Value("${vault.fhir.search-lifetime:1h}") java.time.Duration searchLifetime) {
         // Links name the public base URL, never what a request's Host or X-Forwarded-* headers claim.
@@ -221,7 +229,7 @@ public class VaultApplication {
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
             if (!AccessPolicy.AUDIT_EVENT.equals(type)) { // the audit trail serves AuditEvent itself
-                providers.add(new VaultResourceProvider(r4Class(type), type, repository, search, objectWorkers, access));
+                providers.add(new VaultResourceProvider(r4Class(type), type, repository, search, objectWorkers, access, clauses));
             }
         }
         providers.add(new AuditEventProvider(auditLog, access));

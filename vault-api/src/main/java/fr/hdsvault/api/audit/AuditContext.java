@@ -21,6 +21,7 @@ public final class AuditContext {
     /** Each resource touched, with the patient compartment it belongs to ("Patient/x", or null for none). */
     private final java.util.Map<String, String> entities = new java.util.LinkedHashMap<>();
     private volatile String bundleType;
+    private volatile boolean recorded;
 
     static AuditContext attach(ServletRequest request) {
         AuditContext context = new AuditContext();
@@ -48,6 +49,19 @@ public final class AuditContext {
         if (reference != null && entities.size() < MAX_ENTITIES) {
             entities.putIfAbsent(reference, compartment != null && compartment.startsWith("Patient/") ? compartment : null);
         }
+    }
+
+    /**
+     * Marks the request's events as recorded by whoever serves it: a response streamed without
+     * being held (an export file) records its event before the first byte, and the filter does
+     * not record it again.
+     */
+    public void recorded() {
+        this.recorded = true;
+    }
+
+    boolean isRecorded() {
+        return recorded;
     }
 
     public void bundleType(String type) {

@@ -141,6 +141,35 @@ public final class AuditEvents {
         return new Entry(e, "E", outcome, operation, requester, null, entity);
     }
 
+    /**
+     * A bulk export's read of one patient's data, naming who asked and its client application:
+     * the patient sees in its own trail that its record left the vault in an export, and to whom.
+     * The export job is the entity; nothing of the data.
+     */
+    public Entry export(String requester, String clientId, String patient, String jobId, Instant now) {
+        AuditEvent e = new AuditEvent();
+        e.setType(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110106", "Export"));
+        e.addSubtype(new Coding("urn:hds-vault:operation", "bulk-export", null));
+        e.setAction(AuditEvent.AuditEventAction.R);
+        e.setRecorded(Date.from(now));
+        e.setOutcome(AuditEvent.AuditEventOutcome._0);
+        e.addAgent().setRequestor(true).setWho(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:jwt")
+                .setValue(requester)));
+        if (clientId != null) {
+            e.addAgent().setRequestor(false).setWho(new Reference().setIdentifier(new Identifier().setValue(clientId)))
+                    .getType().addCoding(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110150", "Application"));
+        }
+        e.getSource().setSite(site).setObserver(new Reference().setDisplay(observer))
+                .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
+        e.addEntity().setWhat(new Reference(patient))
+                .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"))
+                .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
+        String entity = "urn:hds-vault:bulk-export:" + jobId;
+        e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:bulk-export").setValue(jobId)))
+                .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
+        return new Entry(e, "R", 0, "bulk-export", requester, patient, entity);
+    }
+
     /** The FHIR interaction, from the method and path (relative to the server root). */
     static String subtype(Request request, AuditContext context) {
         String path = request.path();
@@ -157,7 +186,7 @@ public final class AuditEvents {
         if (base && "GET".equals(method)) {
             return request.query() != null && request.query().contains("_getpages") ? "search-type" : "search-system";
         }
-        if (parts.length > 0 && parts[parts.length - 1].startsWith("$") || parts.length > 2 && parts[2].startsWith("$")) {
+        if (java.util.Arrays.stream(parts).anyMatch(part -> part.startsWith("$"))) { // ids never start with $
             return "operation";
         }
         return switch (method) {

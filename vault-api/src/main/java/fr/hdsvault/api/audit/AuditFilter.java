@@ -29,6 +29,12 @@ public final class AuditFilter extends OncePerRequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(AuditFilter.class);
     private static final String UNAVAILABLE = "The audit trail cannot record this access, so it was not served; retry later";
+    /**
+     * Responses too large to hold (bulk export files): not held; the server records their event
+     * itself before streaming ({@link AuditContext#recorded()}), and this filter records the
+     * others (refusals) after the fact, when no data left.
+     */
+    public static final String STREAMED_PREFIX = "/fhir/$export-file/";
 
     private final AuditTrail trail;
     private final AuditEvents events;
@@ -71,6 +77,19 @@ public final class AuditFilter extends OncePerRequestFilter {
             return;
         }
         boolean failed = false;
+        if (request.getRequestURI().startsWith(STREAMED_PREFIX)) {
+            try {
+                chain.doFilter(request, response);
+            } catch (IOException | ServletException | RuntimeException e) {
+                failed = true;
+                throw e;
+            } finally {
+                if (!context.isRecorded()) {
+                    record(request, response, null, context, failed);
+                }
+            }
+            return;
+        }
         try {
             chain.doFilter(request, held);
         } catch (IOException | ServletException | RuntimeException e) {
@@ -84,7 +103,7 @@ public final class AuditFilter extends OncePerRequestFilter {
     /** Records the request's events, then releases the held response; or answers 503 when they cannot be recorded. */
     private void record(HttpServletRequest request, HttpServletResponse response, ContentCachingResponseWrapper held,
                         AuditContext context, boolean failed) throws IOException {
-        int status = failed ? 500 : held.getStatus();
+        int status = failed ? 500 : held == null ? response.getStatus() : held.getStatus();
         if (context.entities().isEmpty()) { // nothing served or written: name what was asked for
             requested.addTo(context, request.getRequestURI(), request.getQueryString());
         }
@@ -99,7 +118,7 @@ public final class AuditFilter extends OncePerRequestFilter {
             if (!repeat) { // a repeat is counted, and recorded with its window's summary
                 trail.record(entries);
             }
-            if (!failed) {
+            if (!failed && held != null) {
                 held.copyBodyToResponse();
             }
         } catch (AuditUnavailableException e) {

@@ -173,6 +173,68 @@ public final class ResourceSearch {
         return jdbc.queryForObject(sql.toString(), Long.class, args.toArray()) > 0;
     }
 
+    /** What a bulk export reads: every resource ({@link #ALL}), those of any patient, or those of some patients. */
+    public record ExportScope(boolean patientsOnly, List<String> compartments) {
+        public static final ExportScope ALL = new ExportScope(false, null);
+        public static final ExportScope PATIENTS = new ExportScope(true, null);
+
+        public ExportScope {
+            compartments = compartments == null ? null : List.copyOf(compartments);
+        }
+
+        public static ExportScope of(List<String> compartments) {
+            return new ExportScope(true, compartments);
+        }
+    }
+
+    /**
+     * One page of a bulk export: current, non-deleted resources of {@code type} in {@code scope},
+     * updated in [since, until] (either end open when null), matching one of {@code anyOf} (every
+     * resource when empty), after {@code afterId} in id order. Keyset pages on the primary key: an
+     * export walks any number of resources in constant memory, and resumes from the last id written.
+     */
+    public List<StoredVersion> exportPage(String type, ExportScope scope, List<SearchCriteria> anyOf, Instant since, Instant until,
+                                          String afterId, int limit) {
+        StringBuilder sql = new StringBuilder("select c.resource_id, c.version_id, v.object_key, c.compartment from resource_current c "
+                + "join resource_version v on v.tenant = c.tenant and v.resource_type = c.resource_type "
+                + "and v.resource_id = c.resource_id and v.version_id = c.version_id "
+                + "where c.tenant = ? and c.resource_type = ? and c.deleted = false");
+        List<Object> args = new ArrayList<>(List.of(tenant, type));
+        if (scope.compartments() != null) {
+            if (scope.compartments().isEmpty()) {
+                return List.of();
+            }
+            sql.append(" and c.compartment in (").append(placeholders(scope.compartments().size())).append(')');
+            args.addAll(scope.compartments());
+        } else if (scope.patientsOnly()) {
+            sql.append(" and c.compartment like 'Patient/%'");
+        }
+        if (since != null) {
+            sql.append(" and c.last_updated >= ?");
+            args.add(utc(since));
+        }
+        if (until != null) {
+            sql.append(" and c.last_updated <= ?");
+            args.add(utc(until));
+        }
+        if (afterId != null) {
+            sql.append(" and c.resource_id > ?");
+            args.add(afterId);
+        }
+        if (!anyOf.isEmpty()) { // _typeFilter: each query's clauses all hold, the queries are alternatives
+            List<String> alternatives = new ArrayList<>();
+            for (SearchCriteria criteria : anyOf) {
+                StringBuilder each = new StringBuilder("1 = 1");
+                criteria.clauses().forEach(clause -> append(clause, each, args));
+                alternatives.add("(" + each + ")");
+            }
+            sql.append(" and (").append(String.join(" or ", alternatives)).append(')');
+        }
+        sql.append(" order by c.resource_id limit ").append(limit);
+        return jdbc.query(sql.toString(), (rs, n) -> new StoredVersion(type, rs.getString(1), rs.getLong(2), rs.getString(3),
+                rs.getString(4)), args.toArray());
+    }
+
     /** Everything current in a patient's compartment, the Patient first; for Patient/[id]/$everything. */
     public List<VersionRef> compartment(String patientId, Visibility visibility) {
         FhirIds.require(patientId);

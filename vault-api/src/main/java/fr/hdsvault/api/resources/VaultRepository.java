@@ -340,15 +340,23 @@ public final class VaultRepository {
             rs.getString(2), rs.getBoolean(3), rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5));
 
     private IBaseResource load(String type, String id, Version v) {
+        byte[] json = json(new StoredVersion(type, id, v.version(), v.objectKey(), v.compartment()));
+        return fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A version's JSON as stored (one line: the resource with its id and meta), for a bulk export.
+     * @throws DamagedRecordException when its object is missing, altered or under a destroyed key
+     */
+    public byte[] json(StoredVersion v) {
         try {
-            byte[] json = storedJson(type, id, v);
-            return fhir.newJsonParser().parseResource(new String(json, StandardCharsets.UTF_8));
+            return objects.open(v.objectKey(), envelope -> envelopes.open(context(v.type(), v.id(), v.version()), envelope));
         } catch (IntegrityException | EnvelopeException | ObjectNotFoundException e) {
             // The opaque object key, never the resource id (a client may choose ids that say something).
-            log.error("integrity failure: object {} (a {} version) was not served: {}", v.objectKey(), type,
+            log.error("integrity failure: object {} (a {} version) was not served: {}", v.objectKey(), v.type(),
                     e.getClass().getSimpleName());
             IntegrityFailures.count(IntegrityFailures.Kind.RECORD);
-            throw new DamagedRecordException(type, id, v.version());
+            throw new DamagedRecordException(v.type(), v.id(), v.version());
         }
     }
 

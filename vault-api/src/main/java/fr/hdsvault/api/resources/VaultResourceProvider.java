@@ -20,16 +20,10 @@ import ca.uhn.fhir.rest.api.SortOrderEnum;
 import ca.uhn.fhir.rest.api.SortSpec;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
 import ca.uhn.fhir.rest.param.DateAndListParam;
-import ca.uhn.fhir.rest.param.DateOrListParam;
 import ca.uhn.fhir.rest.param.DateParam;
 import ca.uhn.fhir.rest.param.DateRangeParam;
 import ca.uhn.fhir.rest.param.ReferenceAndListParam;
-import ca.uhn.fhir.rest.param.ReferenceOrListParam;
-import ca.uhn.fhir.rest.param.ReferenceParam;
 import ca.uhn.fhir.rest.param.TokenAndListParam;
-import ca.uhn.fhir.rest.param.TokenOrListParam;
-import ca.uhn.fhir.rest.param.TokenParam;
-import ca.uhn.fhir.rest.param.TokenParamModifier;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.MethodNotAllowedException;
@@ -60,15 +54,17 @@ public final class VaultResourceProvider implements IResourceProvider {
     private final ResourceSearch search;
     private final ExecutorService loaders;
     private final AccessPolicy access;
+    private final SearchClauses clauses;
 
     public VaultResourceProvider(Class<? extends IBaseResource> type, String typeName, VaultRepository repository,
-                                 ResourceSearch search, ExecutorService loaders, AccessPolicy access) {
+                                 ResourceSearch search, ExecutorService loaders, AccessPolicy access, SearchClauses clauses) {
         this.type = type;
         this.typeName = typeName;
         this.repository = repository;
         this.search = search;
         this.loaders = loaders;
         this.access = access;
+        this.clauses = clauses;
     }
 
     @Override
@@ -150,81 +146,14 @@ public final class VaultResourceProvider implements IResourceProvider {
             @Count Integer count) {
         Visibility visibility = access.visibility(typeName, Permission.SEARCH);
         List<SearchCriteria.Clause> clauses = new ArrayList<>();
-        addIds(clauses, ids);
-        addDates(clauses, lastUpdated);
-        addTokens(clauses, "identifier", identifier);
-        addTokens(clauses, "code", code);
-        addReferences(clauses, "patient", patient, "Patient");
-        addReferences(clauses, "subject", subject, null);
+        SearchClauses.addIds(clauses, ids);
+        SearchClauses.addDates(clauses, lastUpdated);
+        this.clauses.addTokens(clauses, "identifier", identifier);
+        this.clauses.addTokens(clauses, "code", code);
+        this.clauses.addReferences(clauses, "patient", patient, "Patient");
+        this.clauses.addReferences(clauses, "subject", subject, null);
         List<VersionRef> matches = search.search(typeName, new SearchCriteria(clauses, newestFirst(sort)), visibility);
         return new VaultSearchResults(repository, loaders, matches, count);
-    }
-
-    private static void addIds(List<SearchCriteria.Clause> clauses, TokenAndListParam and) {
-        if (and == null) {
-            return;
-        }
-        for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
-            List<String> values = or.getValuesAsQueryTokens().stream().map(TokenParam::getValue).toList();
-            boolean negated = or.getValuesAsQueryTokens().stream().anyMatch(t -> t.getModifier() == TokenParamModifier.NOT);
-            clauses.add(new SearchCriteria.Ids(values, negated));
-        }
-    }
-
-    private static void addDates(List<SearchCriteria.Clause> clauses, DateAndListParam and) {
-        if (and == null) {
-            return;
-        }
-        for (DateOrListParam or : and.getValuesAsQueryTokens()) {
-            clauses.add(new SearchCriteria.Updated(or.getValuesAsQueryTokens().stream().map(DateRanges::of).toList()));
-        }
-    }
-
-    private void addTokens(List<SearchCriteria.Clause> clauses, String param, TokenAndListParam and) {
-        if (and == null) {
-            return;
-        }
-        for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
-            List<TokenParam> values = or.getValuesAsQueryTokens();
-            if (values.size() == 1 && values.get(0).getMissing() != null) {
-                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
-                continue;
-            }
-            List<String> tokens = new ArrayList<>();
-            boolean negated = false;
-            for (TokenParam t : values) {
-                negated |= t.getModifier() == TokenParamModifier.NOT;
-                tokens.add(tokens().tokenQuery(param, t.getSystem(), t.getValue()));
-            }
-            clauses.add(new SearchCriteria.Tokens(param, tokens, negated));
-        }
-    }
-
-    private void addReferences(List<SearchCriteria.Clause> clauses, String param, ReferenceAndListParam and, String impliedType) {
-        if (and == null) {
-            return;
-        }
-        for (ReferenceOrListParam or : and.getValuesAsQueryTokens()) {
-            List<ReferenceParam> values = or.getValuesAsQueryTokens();
-            if (values.size() == 1 && values.get(0).getMissing() != null) {
-                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
-                continue;
-            }
-            List<String> tokens = new ArrayList<>();
-            for (ReferenceParam ref : values) {
-                String referenced = ref.getResourceType() != null ? ref.getResourceType() : impliedType;
-                if (referenced == null) {
-                    throw new InvalidRequestException("Search parameter " + param + ": give the reference as Type/id (or " + param
-                            + ":Type=id)");
-                }
-                if (impliedType != null && !impliedType.equals(referenced)) {
-                    throw new InvalidRequestException("Search parameter " + param + " refers to a " + impliedType);
-                }
-                FhirIds.require(ref.getIdPart());
-                tokens.add(tokens().referenceQuery(param, referenced, ref.getIdPart()));
-            }
-            clauses.add(new SearchCriteria.Tokens(param, tokens, false));
-        }
     }
 
     private static boolean newestFirst(SortSpec sort) {

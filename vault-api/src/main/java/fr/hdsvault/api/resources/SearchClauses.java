@@ -1,0 +1,172 @@
+package fr.hdsvault.api.resources;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.api.QualifiedParamList;
+import ca.uhn.fhir.rest.param.DateAndListParam;
+import ca.uhn.fhir.rest.param.DateOrListParam;
+import ca.uhn.fhir.rest.param.ReferenceAndListParam;
+import ca.uhn.fhir.rest.param.ReferenceOrListParam;
+import ca.uhn.fhir.rest.param.ReferenceParam;
+import ca.uhn.fhir.rest.param.TokenAndListParam;
+import ca.uhn.fhir.rest.param.TokenOrListParam;
+import ca.uhn.fhir.rest.param.TokenParam;
+import ca.uhn.fhir.rest.param.TokenParamModifier;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns search parameters, as HAPI parsed them, into the index's {@link SearchCriteria} clauses:
+ * the one translation of FHIR's search semantics (commas are alternatives, repeated parameters
+ * all apply, {@code :not}, {@code :missing}, reference types) that a type search and a Bulk Data
+ * {@code _typeFilter} share. Which parameters and modifiers exist is {@link SearchParameters}'s
+ * to say; what it does not list is refused (400) with the parameter's name, never its value.
+ */
+public final class SearchClauses {
+
+    private final FhirContext fhir;
+    private final SearchParameters parameters;
+    private final SearchTokens tokens;
+
+    public SearchClauses(FhirContext fhir, SearchTokens tokens) {
+        this.fhir = fhir;
+        this.parameters = new SearchParameters(fhir);
+        this.tokens = tokens;
+    }
+
+    /**
+     * The criteria of a search query ({@code code=...&patient=...}, URL-encoded as in a URL) on
+     * {@code type}; {@code where} names the query in messages (e.g. "_typeFilter").
+     */
+    public SearchCriteria parse(String where, String type, String query) {
+        Map<String, List<QualifiedParamList>> byParameter = new LinkedHashMap<>();
+        for (String pair : query.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String name = decode(where, eq < 0 ? pair : pair.substring(0, eq));
+            String value = decode(where, eq < 0 ? "" : pair.substring(eq + 1));
+            int colon = name.indexOf(':');
+            String parameter = colon < 0 ? name : name.substring(0, colon);
+            String modifier = colon < 0 ? null : name.substring(colon + 1);
+            if (parameters.kind(type, parameter).isEmpty()) {
+                throw new InvalidRequestException(where + ": " + type + " has no search parameter " + safe(parameter)
+                        + " that the vault evaluates");
+            }
+            if (modifier != null && !parameters.evaluates(type, parameter, modifier)) {
+                throw new InvalidRequestException(where + ": the modifier :" + safe(modifier) + " of " + parameter
+                        + " is not supported");
+            }
+            if (value.isEmpty()) {
+                throw new InvalidRequestException(where + ": " + parameter + " has no value");
+            }
+            byParameter.computeIfAbsent(parameter, p -> new ArrayList<>())
+                    .add(QualifiedParamList.splitQueryStringByCommasIgnoreEscape(modifier == null ? null : ":" + modifier, value));
+        }
+        List<SearchCriteria.Clause> clauses = new ArrayList<>();
+        byParameter.forEach((parameter, values) -> {
+            switch (parameters.kind(type, parameter).orElseThrow()) {
+                case ID -> addIds(clauses, bind(new TokenAndListParam(), parameter, values));
+                case LAST_UPDATED -> addDates(clauses, bind(new DateAndListParam(), parameter, values));
+                case TOKEN -> addTokens(clauses, parameter, bind(new TokenAndListParam(), parameter, values));
+                case REFERENCE -> addReferences(clauses, parameter, bind(new ReferenceAndListParam(), parameter, values),
+                        parameter.equals("patient") ? "Patient" : null);
+                case AUDIT -> throw new InvalidRequestException(where + ": AuditEvent is not searched here");
+            }
+        });
+        if (clauses.isEmpty()) {
+            throw new InvalidRequestException(where + " needs criteria, e.g. " + type + "?code=system|code");
+        }
+        return new SearchCriteria(clauses, false);
+    }
+
+    private <T extends ca.uhn.fhir.model.api.IQueryParameterAnd<?>> T bind(T and, String parameter, List<QualifiedParamList> values) {
+        and.setValuesAsQueryTokens(fhir, parameter, values);
+        return and;
+    }
+
+    static void addIds(List<SearchCriteria.Clause> clauses, TokenAndListParam and) {
+        if (and == null) {
+            return;
+        }
+        for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
+            List<String> values = or.getValuesAsQueryTokens().stream().map(TokenParam::getValue).toList();
+            boolean negated = or.getValuesAsQueryTokens().stream().anyMatch(t -> t.getModifier() == TokenParamModifier.NOT);
+            clauses.add(new SearchCriteria.Ids(values, negated));
+        }
+    }
+
+    static void addDates(List<SearchCriteria.Clause> clauses, DateAndListParam and) {
+        if (and == null) {
+            return;
+        }
+        for (DateOrListParam or : and.getValuesAsQueryTokens()) {
+            clauses.add(new SearchCriteria.Updated(or.getValuesAsQueryTokens().stream().map(DateRanges::of).toList()));
+        }
+    }
+
+    void addTokens(List<SearchCriteria.Clause> clauses, String param, TokenAndListParam and) {
+        if (and == null) {
+            return;
+        }
+        for (TokenOrListParam or : and.getValuesAsQueryTokens()) {
+            List<TokenParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
+            List<String> blind = new ArrayList<>();
+            boolean negated = false;
+            for (TokenParam t : values) {
+                negated |= t.getModifier() == TokenParamModifier.NOT;
+                blind.add(tokens.tokenQuery(param, t.getSystem(), t.getValue()));
+            }
+            clauses.add(new SearchCriteria.Tokens(param, blind, negated));
+        }
+    }
+
+    void addReferences(List<SearchCriteria.Clause> clauses, String param, ReferenceAndListParam and, String impliedType) {
+        if (and == null) {
+            return;
+        }
+        for (ReferenceOrListParam or : and.getValuesAsQueryTokens()) {
+            List<ReferenceParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
+            List<String> blind = new ArrayList<>();
+            for (ReferenceParam ref : values) {
+                String referenced = ref.getResourceType() != null ? ref.getResourceType() : impliedType;
+                if (referenced == null) {
+                    throw new InvalidRequestException("Search parameter " + param + ": give the reference as Type/id (or " + param
+                            + ":Type=id)");
+                }
+                if (impliedType != null && !impliedType.equals(referenced)) {
+                    throw new InvalidRequestException("Search parameter " + param + " refers to a " + impliedType);
+                }
+                FhirIds.require(ref.getIdPart());
+                blind.add(tokens.referenceQuery(param, referenced, ref.getIdPart()));
+            }
+            clauses.add(new SearchCriteria.Tokens(param, blind, false));
+        }
+    }
+
+    private static String decode(String where, String value) {
+        try {
+            return URLDecoder.decode(value, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(where + ": not a valid URL query (a malformed %-escape)");
+        }
+    }
+
+    /** A parameter or modifier name for a message: the name when it is one, never an arbitrary value. */
+    private static String safe(String name) {
+        return name.matches("[A-Za-z_][A-Za-z0-9_.-]{0,63}") ? name : "(invalid name)";
+    }
+}
