@@ -3,6 +3,8 @@ package fr.hdsvault.api;
 import fr.hdsvault.api.cli.ServeCommand;
 import fr.hdsvault.api.cli.AuditCommand;
 import fr.hdsvault.api.cli.BackupCommand;
+import fr.hdsvault.api.cli.ImportCommand;
+import fr.hdsvault.api.cli.RestitutionCommand;
 import fr.hdsvault.api.cli.ClientCommand;
 import fr.hdsvault.api.cli.DestroyCommand;
 import fr.hdsvault.api.cli.ErasePatientCommand;
@@ -21,7 +23,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vault", mixinStandardHelpOptions = true, version = "hds-vault 0.1.0",
         subcommands = {ServeCommand.class, TokenCommand.class, RotateIssuerKeyCommand.class, AuditCommand.class,
                 BackupCommand.class, DrillCommand.class, RestoreCommand.class, KeysCommand.class, ClientCommand.class,
-                ErasePatientCommand.class, DestroyCommand.class},
+                ErasePatientCommand.class, DestroyCommand.class, ImportCommand.class, RestitutionCommand.class},
         description = "hds-vault: a FHIR R4 health-data vault, encrypted, audited and backed up.")
 public final class VaultMain {
 

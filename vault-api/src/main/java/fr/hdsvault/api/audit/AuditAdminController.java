@@ -1,6 +1,7 @@
 package fr.hdsvault.api.audit;
 
 import fr.hdsvault.api.metrics.IntegrityFailures;
+import fr.hdsvault.crypto.tlog.CompactRange;
 import fr.hdsvault.crypto.tlog.MerkleTree;
 import fr.hdsvault.crypto.tlog.PrunedTree;
 import java.time.OffsetDateTime;
@@ -67,6 +68,39 @@ public class AuditAdminController {
     }
 
     public record ConsistencyProof(long first, long second, String firstRoot, String secondRoot, List<String> proof) {
+    }
+
+    /**
+     * The trail's rows [from, to) with their events, at most 1000 at a time, for a restitution
+     * archive: each row's columns and sealed event rebuild its leaf, so that the leaves, with the
+     * peaks of what retention pruned, give the root a signed checkpoint names, offline.
+     */
+    @GetMapping("/leaves")
+    public Map<String, Object> leaves(@RequestParam("from") long from, @RequestParam("to") long to) {
+        if (from < 0 || to < from || to - from > 1000) {
+            throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
+                    "give 0 <= from <= to, at most 1000 rows at a time");
+        }
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        CompactRange pruned = log.prunedPrefix();
+        out.put("prunedSize", pruned.size());
+        out.put("prunedPeaks", pruned.peaks().stream().map(h -> Base64.getEncoder().encodeToString(h)).toList());
+        out.put("leaves", log.leaves(Math.max(from, pruned.size()), to).stream().map(l -> {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            AuditLeaf leaf = l.leaf();
+            m.put("seq", leaf.seq());
+            m.put("recordedAt", leaf.recordedAt().toString());
+            m.put("action", leaf.action());
+            m.put("outcome", leaf.outcome());
+            m.put("subtype", leaf.subtype());
+            m.put("agentToken", leaf.agentToken());
+            m.put("patientToken", leaf.patientToken());
+            m.put("entityToken", leaf.entityToken());
+            m.put("envelope", Base64.getEncoder().encodeToString(leaf.envelope()));
+            m.put("event", l.eventJson());
+            return m;
+        }).toList());
+        return out;
     }
 
     @GetMapping("/checkpoints")

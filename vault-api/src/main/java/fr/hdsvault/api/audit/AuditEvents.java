@@ -141,16 +141,35 @@ public final class AuditEvents {
         return new Entry(e, "E", outcome, operation, requester, null, entity);
     }
 
+    /** Data of many patients moved in one operation: out of the vault (export), or into it (import). */
+    public enum Bulk {
+        EXPORT("110106", "Export", "bulk-export", AuditEvent.AuditEventAction.R),
+        IMPORT("110107", "Import", "bulk-import", AuditEvent.AuditEventAction.C);
+
+        private final String code;
+        private final String display;
+        private final String subtype;
+        private final AuditEvent.AuditEventAction action;
+
+        Bulk(String code, String display, String subtype, AuditEvent.AuditEventAction action) {
+            this.code = code;
+            this.display = display;
+            this.subtype = subtype;
+            this.action = action;
+        }
+    }
+
     /**
-     * A bulk export's read of one patient's data, naming who asked and its client application:
-     * the patient sees in its own trail that its record left the vault in an export, and to whom.
-     * The export job is the entity; nothing of the data.
+     * A bulk export's read, or a bulk import's write, of one patient's data, naming who did it
+     * and its client application: the patient sees in its own trail that its record left the
+     * vault in an export, and to whom, or came in by migration. The job is the entity; nothing of
+     * the data.
      */
-    public Entry export(String requester, String clientId, String patient, String jobId, Instant now) {
+    public Entry bulk(Bulk kind, String requester, String clientId, String patient, String jobId, Instant now) {
         AuditEvent e = new AuditEvent();
-        e.setType(new Coding("http://dicom.nema.org/resources/ontology/DCM", "110106", "Export"));
-        e.addSubtype(new Coding("urn:hds-vault:operation", "bulk-export", null));
-        e.setAction(AuditEvent.AuditEventAction.R);
+        e.setType(new Coding("http://dicom.nema.org/resources/ontology/DCM", kind.code, kind.display));
+        e.addSubtype(new Coding("urn:hds-vault:operation", kind.subtype, null));
+        e.setAction(kind.action);
         e.setRecorded(Date.from(now));
         e.setOutcome(AuditEvent.AuditEventOutcome._0);
         e.addAgent().setRequestor(true).setWho(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:jwt")
@@ -164,10 +183,10 @@ public final class AuditEvents {
         e.addEntity().setWhat(new Reference(patient))
                 .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"))
                 .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
-        String entity = "urn:hds-vault:bulk-export:" + jobId;
-        e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:bulk-export").setValue(jobId)))
+        String entity = "urn:hds-vault:" + kind.subtype + ":" + jobId;
+        e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:" + kind.subtype).setValue(jobId)))
                 .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
-        return new Entry(e, "R", 0, "bulk-export", requester, patient, entity);
+        return new Entry(e, kind.action.toCode(), 0, kind.subtype, requester, patient, entity);
     }
 
     /** The FHIR interaction, from the method and path (relative to the server root). */

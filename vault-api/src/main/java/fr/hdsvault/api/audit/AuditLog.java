@@ -108,6 +108,27 @@ public final class AuditLog {
         return out;
     }
 
+    /** A stored row as its Merkle leaf, and its event decrypted. */
+    public record Leaf(AuditLeaf leaf, String eventJson) {
+    }
+
+    /** The stored rows from {@code from} to {@code to} (excluded), in order: what a restitution archive carries. */
+    public List<Leaf> leaves(long from, long to) {
+        return jdbc.query("select seq, recorded_at, action, outcome, subtype, agent_token, patient_token, entity_token, envelope "
+                        + "from audit_event where seq >= ? and seq < ? order by seq", (rs, n) -> {
+                    long seq = rs.getLong(1);
+                    byte[] envelope = rs.getBytes(9);
+                    AuditLeaf leaf = new AuditLeaf(seq, rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getString(3), rs.getInt(4),
+                            rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), envelope);
+                    return new Leaf(leaf, new String(envelopes.open(context(seq), envelope), StandardCharsets.UTF_8));
+                }, from, to);
+    }
+
+    /** The leaves retention pruned, as the peaks of their subtrees (empty when nothing was pruned). */
+    public CompactRange prunedPrefix() {
+        return AuditRetention.prunedPrefix(jdbc).orElseGet(CompactRange::new);
+    }
+
     /** The patient token of the event at a position, or empty when it has no patient (or does not exist). */
     public Optional<String> patientTokenAt(long seq) {
         return jdbc.query("select patient_token from audit_event where seq = ?", (rs, n) -> rs.getString(1), seq).stream()

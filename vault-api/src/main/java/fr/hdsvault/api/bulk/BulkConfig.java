@@ -49,6 +49,12 @@ public class BulkConfig {
                 identity.nodeId(), Clock.systemUTC());
     }
 
+    @Bean
+    NdjsonImport ndjsonImport(FhirContext fhir, VaultRepository repository, ExecutorService objectWorkers, AuditTrail trail,
+                              AuditEvents events, JdbcTemplate jdbc) {
+        return new NdjsonImport(fhir, repository, objectWorkers, trail, events, jdbc, Clock.systemUTC());
+    }
+
     /** After authentication (Spring Security: -100), before the plain reads and HAPI. */
     @Bean
     FilterRegistrationBean<BulkDataFilter> bulkDataFilter(FhirContext fhir, SearchClauses clauses, ExportJobs jobs, ExportFiles files,

@@ -284,7 +284,8 @@ final class ExportRunner implements AutoCloseable {
         List<String> patients = jobs.notYetExported(job.id(), compartments);
         if (!patients.isEmpty()) {
             Instant now = clock.instant();
-            trail.record(patients.stream().map(p -> events.export(job.requester(), job.clientId(), p, job.id(), now)).toList());
+            trail.record(patients.stream().map(p -> events.bulk(AuditEvents.Bulk.EXPORT, job.requester(), job.clientId(), p, job.id(),
+                    now)).toList());
         }
         if (!jobs.recordFiles(job.id(), node, uploaded, type, after, total + lines, patients)) {
             files.destroy(job.id(), job.kekId(), uploaded);

@@ -78,31 +78,58 @@ public final class AdminClient {
 
     /** A request with a JSON body. */
     Answer sendJson(String method, String path, Role role, String json) throws Exception {
-        return send(method, path, role, Duration.ofMinutes(1), "application/json", json);
+        return send(method, path, role, Duration.ofMinutes(1), "application/json", "application/json",
+                HttpRequest.BodyPublishers.ofString(json));
+    }
+
+    /** A POST of {@code body} as {@code contentType} (an import's lines), answered in JSON. */
+    Answer sendBody(String path, Role role, String contentType, byte[] body, Duration timeout) throws Exception {
+        return send("POST", path, role, timeout, "application/json", contentType, HttpRequest.BodyPublishers.ofByteArray(body));
     }
 
     private Answer send(String method, String path, Role role, Duration timeout, String accept) throws Exception {
-        return send(method, path, role, timeout, accept, null);
+        return send(method, path, role, timeout, accept, null, HttpRequest.BodyPublishers.noBody());
     }
 
-    private Answer send(String method, String path, Role role, Duration timeout, String accept, String json) throws Exception {
-        Path dir = dataDir.resolve();
-        HttpClient http = HttpClient.newBuilder()
-                .sslContext(DevPki.clientContext(ca != null ? ca : dir.resolve("tls").resolve(DevPki.CA_CERT)))
-                .connectTimeout(Duration.ofSeconds(10)).build();
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base() + path))
-                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json))
-                .header("Authorization", "Bearer " + bearer(dir, role))
-                .header("Accept", accept)
-                .timeout(timeout);
-        if (json != null) {
-            request.header("Content-Type", "application/json");
+    private Answer send(String method, String path, Role role, Duration timeout, String accept, String contentType,
+                        HttpRequest.BodyPublisher body) throws Exception {
+        HttpRequest.Builder request = request(method, path, role, timeout, body).header("Accept", accept);
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
         }
-        HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http().send(request.build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), r.body());
     }
 
-    private String base() {
+    /** A bodiless request to a path of the vault or a URL it gave (a status URL), with {@code headers} (name, value pairs). */
+    HttpResponse<String> exchange(String method, String pathOrUrl, Role role, String... headers) throws Exception {
+        HttpRequest.Builder request = request(method, pathOrUrl, role, Duration.ofMinutes(5), HttpRequest.BodyPublishers.noBody());
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return http().send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A GET whose body is streamed into {@code file}. */
+    HttpResponse<java.io.InputStream> stream(String pathOrUrl, Role role) throws Exception {
+        return http().send(request("GET", pathOrUrl, role, Duration.ofHours(1), HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+    }
+
+    private HttpClient http() throws Exception {
+        Path dir = dataDir.resolve();
+        return HttpClient.newBuilder().sslContext(DevPki.clientContext(ca != null ? ca : dir.resolve("tls").resolve(DevPki.CA_CERT)))
+                .connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    private HttpRequest.Builder request(String method, String pathOrUrl, Role role, Duration timeout, HttpRequest.BodyPublisher body) {
+        String target = pathOrUrl.startsWith("https://") ? pathOrUrl : base() + pathOrUrl;
+        return HttpRequest.newBuilder(URI.create(target)).method(method, body)
+                .header("Authorization", "Bearer " + bearer(dataDir.resolve(), role)).timeout(timeout);
+    }
+
+    /** The vault's base URL. */
+    String base() {
         if (url != null) {
             return url.replaceAll("/+$", "");
         }
@@ -118,7 +145,9 @@ public final class AdminClient {
         if (env != null && !env.isBlank()) {
             return env.strip();
         }
-        return TokenIssuer.forHome(VaultHome.prepare(dir)).issue(new TokenIssuer.Grant(subject, role.claimValue(), null, null,
-                Duration.ofMinutes(5)));
+        // A backend service (a restitution's export) reads across patients: its token says so, and names it as its client.
+        return TokenIssuer.forHome(VaultHome.prepare(dir)).issue(role == Role.SERVICE
+                ? new TokenIssuer.Grant(subject, role.claimValue(), "system/*.read", null, Duration.ofMinutes(5), subject)
+                : new TokenIssuer.Grant(subject, role.claimValue(), null, null, Duration.ofMinutes(5)));
     }
 }

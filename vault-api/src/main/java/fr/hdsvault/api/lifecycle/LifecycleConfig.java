@@ -28,9 +28,9 @@ public class LifecycleConfig {
     }
 
     @Bean
-    VaultDestruction vaultDestruction(JdbcTemplate jdbc, PatientErasure erasure, AuditTrail trail, AuditEvents events,
+    VaultDestruction vaultDestruction(JdbcTemplate jdbc, PatientErasure erasure, Keyring keyring, AuditTrail trail, AuditEvents events,
                                       Ed25519.SigningKey auditSigningKey, VaultIdentity identity) {
-        return new VaultDestruction(jdbc, erasure, trail, events, auditSigningKey,
+        return new VaultDestruction(jdbc, erasure, keyring, trail, events, auditSigningKey,
                 identity.vaultId(), VaultApplication.TENANT, Clock.systemUTC());
     }
 }

@@ -256,12 +256,72 @@ public final class VaultRepository {
             throw new PreconditionFailedException("If-Match names version " + expectedVersion + " of " + type + "/" + id
                     + " but the current version is " + current.map(c -> String.valueOf(c.version())).orElse("none"));
         }
-        long version = current.map(c -> c.version() + 1).orElse(1L);
-        Instant now = now();
+        return seal(type, id, resource, current.map(c -> c.version() + 1).orElse(1L), current.map(Current::version).orElse(null),
+                now(), visibility);
+    }
+
+    /**
+     * A resource migrated in (bulk import), written as any write is (sealed under its patient's
+     * key, indexed) under its own id. With {@code preserveMeta}, under its own
+     * {@code meta.versionId} and {@code meta.lastUpdated}, as the vault it comes from had them;
+     * else as the next version, now. Empty when the vault already holds it (that version, or the
+     * same content): importing a file again after a crash adds nothing.
+     * @throws IllegalArgumentException preserved meta that is missing, invalid, in the future, or older than what is stored
+     */
+    public Optional<Prepared> prepareImport(String type, String id, IBaseResource resource, boolean preserveMeta) {
+        FhirIds.require(id);
+        Optional<Version> current = currentVersion(type, id);
+        IAnyResource any = (IAnyResource) resource;
+        long version;
+        Instant lastUpdated;
+        if (preserveMeta) {
+            try {
+                version = Long.parseLong(any.getMeta().getVersionId());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("meta.versionId must be a whole number to be preserved");
+            }
+            if (version < 1 || any.getMeta().getLastUpdated() == null) {
+                throw new IllegalArgumentException("meta.versionId (1 or more) and meta.lastUpdated are needed to preserve them");
+            }
+            lastUpdated = any.getMeta().getLastUpdated().toInstant().truncatedTo(ChronoUnit.MILLIS);
+            if (lastUpdated.isAfter(now())) {
+                throw new IllegalArgumentException("meta.lastUpdated is in the future");
+            }
+            if (current.isPresent() && current.get().version() >= version) {
+                if (current.get().version() == version) {
+                    return Optional.empty();
+                }
+                throw new IllegalArgumentException("version " + version + " is older than the stored version " + current.get().version());
+            }
+        } else {
+            if (current.isPresent() && !current.get().deleted() && sameContent(load(type, id, current.get()), resource)) {
+                return Optional.empty();
+            }
+            version = current.map(v -> v.version() + 1).orElse(1L);
+            lastUpdated = now();
+        }
+        return Optional.of(seal(type, id, resource, version, current.map(Version::version).orElse(null), lastUpdated, Visibility.ALL));
+    }
+
+    /** Equal but for the version and time the vault assigns. */
+    private static boolean sameContent(IBaseResource stored, IBaseResource given) {
+        IAnyResource a = (IAnyResource) ((org.hl7.fhir.r4.model.Resource) stored).copy();
+        IAnyResource b = (IAnyResource) ((org.hl7.fhir.r4.model.Resource) given).copy();
+        for (IAnyResource r : List.of(a, b)) {
+            r.getMeta().setVersionId(null);
+            r.getMeta().setLastUpdated(null);
+            r.setId((String) null);
+        }
+        return ((org.hl7.fhir.r4.model.Resource) a).equalsDeep((org.hl7.fhir.r4.model.Resource) b);
+    }
+
+    /** Sets id, version and lastUpdated, seals the resource under its patient's key and stores the envelope. */
+    private Prepared seal(String type, String id, IBaseResource resource, long version, Long previous, Instant lastUpdated,
+                          Visibility visibility) {
         resource.setId(new IdType(type, id, String.valueOf(version)));
         IAnyResource any = (IAnyResource) resource;
         any.getMeta().setVersionId(String.valueOf(version));
-        any.getMeta().setLastUpdated(Date.from(now));
+        any.getMeta().setLastUpdated(Date.from(lastUpdated));
         String compartment = compartmentOf(type, id, resource);
         if (!visibility.canWrite(compartment)) {
             throw new ForbiddenOperationException("This token may only write resources of its own patient's compartment");
@@ -270,8 +330,8 @@ public final class VaultRepository {
         byte[] envelope = envelopes.seal(kekIdFor(compartment), context(type, id, version), json);
         String objectKey = newObjectKey();
         objects.put(objectKey, envelope);
-        return new Prepared(type, id, version, current.map(Current::version).orElse(null), objectKey, false, now,
-                compartment, searchTokens.of(type, resource, compartment));
+        return new Prepared(type, id, version, previous, objectKey, false, lastUpdated, compartment,
+                searchTokens.of(type, resource, compartment));
     }
 
     /** A deletion to commit: a new version marked deleted, with no object. */

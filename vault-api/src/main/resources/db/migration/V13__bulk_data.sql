@@ -42,3 +42,11 @@ create table export_patient (
     compartment varchar(128) not null,
     primary key (job_id, compartment)
 );
+
+-- The patients an import (bulk.NdjsonImport; one CLI run, sent in parts) wrote data for: each gets
+-- one AuditEvent per import, whichever part brought its first resource.
+create table import_patient (
+    import_id   varchar(64)  not null,
+    compartment varchar(128) not null,
+    primary key (import_id, compartment)
+);
