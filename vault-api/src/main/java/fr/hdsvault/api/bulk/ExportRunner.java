@@ -45,7 +45,7 @@ final class ExportRunner implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ExportRunner.class);
     static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final int PAGE = 256;
+    private static final int PAGE = 512;
 
     private final ExportJobs jobs;
     private final ExportFiles files;
@@ -189,7 +189,13 @@ final class ExportRunner implements AutoCloseable {
             ExportFiles.Writer out = null;
             ExportFiles.Writer errors = null;
             try {
-                while (true) {
+                // Double-buffered: the next page is listed and its objects are being fetched and opened while this
+                // page is written out, so that the object threads never wait for the sealing of the output.
+                List<SearchCriteria> typeFilters = filters.getOrDefault(type, List.of());
+                List<StoredVersion> page = search.exportPage(type, scope, typeFilters, request.since(), job.transactionTime(), after,
+                        PAGE);
+                List<Future<byte[]>> loads = submit(page);
+                while (!page.isEmpty()) {
                     if (stopping) {
                         throw new Stopped();
                     }
@@ -199,12 +205,10 @@ final class ExportRunner implements AutoCloseable {
                         }
                         renewed = System.nanoTime();
                     }
-                    List<StoredVersion> page = search.exportPage(type, scope, filters.getOrDefault(type, List.of()),
-                            request.since(), job.transactionTime(), after, PAGE);
-                    if (page.isEmpty()) {
-                        break;
-                    }
-                    List<Future<byte[]>> loads = page.stream().map(v -> loaders.submit(() -> repository.json(v))).toList();
+                    String last = page.get(page.size() - 1).id();
+                    List<StoredVersion> next = search.exportPage(type, scope, typeFilters, request.since(), job.transactionTime(),
+                            last, PAGE);
+                    List<Future<byte[]>> nextLoads = submit(next);
                     for (int i = 0; i < page.size(); i++) {
                         StoredVersion v = page.get(i);
                         byte[] json = load(loads.get(i));
@@ -220,12 +224,14 @@ final class ExportRunner implements AutoCloseable {
                             errors.add(damaged(v), null);
                         }
                     }
-                    after = page.get(page.size() - 1).id();
+                    after = last;
                     if (out != null && (out.lines() >= settings.fileResources() || out.bytes() >= settings.fileBytes())) {
                         total[0] = record(job, out, errors, type, after, total[0]);
                         out = null;
                         errors = null;
                     }
+                    page = next;
+                    loads = nextLoads;
                 }
                 if (out != null || errors != null) {
                     total[0] = record(job, out, errors, type, after, total[0]);
@@ -242,6 +248,10 @@ final class ExportRunner implements AutoCloseable {
             }
         }
         return total[0];
+    }
+
+    private List<Future<byte[]>> submit(List<StoredVersion> page) {
+        return page.stream().map(v -> loaders.submit(() -> repository.json(v))).toList();
     }
 
     private static byte[] load(Future<byte[]> load) {
