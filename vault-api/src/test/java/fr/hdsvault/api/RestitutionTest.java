@@ -224,6 +224,76 @@ class RestitutionTest {
         assertThat(repository.readStored("Patient", "mig-2", Visibility.ALL)).isEmpty();
     }
 
+    @Test
+    @Order(5)
+    void aGroupsArchiveHoldsItsPatientsOnlyWithTheirEventsEachProvenInTheSignedTrail() throws Exception {
+        List<String> patients = everything(a).keySet().stream().filter(k -> k.startsWith("Patient/")).limit(2).toList();
+        String practitioner = TestTokens.ofVault(a.dataDir).sign("dr-1", "practitioner", "user/*.cruds", null);
+        HttpResponse<String> created = a.send("POST", "/fhir/Group", practitioner, "{\"resourceType\":\"Group\",\"type\":\"person\","
+                + "\"actual\":true,\"member\":[{\"entity\":{\"reference\":\"" + patients.get(0) + "\"}},{\"entity\":{\"reference\":\""
+                + patients.get(1) + "\"}}]}");
+        assertThat(created.statusCode()).isEqualTo(201);
+        String group = created.headers().firstValue("Location").orElseThrow().replaceAll(".*/Group/([^/]+)/.*", "$1");
+        // Each member is read once more, so that its trail holds a read by someone else than the import.
+        for (String patient : patients) {
+            assertThat(a.get("/fhir/" + patient, practitioner).statusCode()).isEqualTo(200);
+        }
+        Path groupArchive = dir.resolve("group-archive");
+        StringWriter out = new StringWriter();
+        assertThat(cli(new RestitutionCommand(), out, "--data-dir", a.dataDir.toString(), "--url", a.base, "--out",
+                groupArchive.toString(), "--group", group)).as(out.toString()).isZero();
+
+        // The data: the two patients and their compartments, nobody else's.
+        Map<String, String> held = everything(a);
+        long expected = held.entrySet().stream().filter(e -> patients.contains(e.getKey()) || patients.stream().anyMatch(p ->
+                e.getValue().contains("\"reference\":\"" + p + "\""))).filter(e -> !e.getKey().startsWith("Group/")).count();
+        long exported = 0;
+        try (Stream<Path> files = Files.list(groupArchive.resolve("data"))) {
+            for (Path f : files.toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    exported++;
+                    if (f.getFileName().toString().endsWith("-Patient.ndjson")) {
+                        assertThat(patients).anyMatch(p -> line.contains("\"id\":\"" + p.substring("Patient/".length()) + "\""));
+                    }
+                }
+            }
+        }
+        assertThat(exported).isEqualTo(expected);
+
+        // The trail: only events that name a member, every one of them, each with a proof; fewer than the whole trail.
+        List<String> events = Files.readAllLines(groupArchive.resolve("audit").resolve("events.ndjson"));
+        long naming = a.context.getBean(JdbcTemplate.class).queryForObject("select count(*) from audit_event", Long.class);
+        assertThat(events).isNotEmpty().allSatisfy(e -> assertThat(patients).anyMatch(p -> e.contains(p)));
+        assertThat(events).allSatisfy(e -> assertThat(e).contains("\"inclusionProof\""));
+        assertThat((long) events.size()).isLessThan(naming);
+        for (String patient : patients) {
+            assertThat(events).as(patient).anyMatch(e -> e.contains(patient) && e.contains("\"subtype\":\"read\""));
+        }
+        Path key = a.dataDir.resolve("keys").resolve(AuditKeys.PUBLIC_FILE);
+        StringWriter verify = new StringWriter();
+        assertThat(cli(new RestitutionCommand(), verify, "verify", groupArchive.toString(), "--public-key", key.toString()))
+                .as(verify.toString()).isZero();
+        assertThat(verify.toString()).contains(events.size() + " audit events of the group's patients are each proven");
+
+        // An event altered, or its proof, even with the manifest attested again: refused.
+        for (String change : List.of("event", "proof")) {
+            Path copy = dir.resolve("group-altered-" + change);
+            copyTree(groupArchive, copy);
+            Path file = copy.resolve("audit").resolve("events.ndjson");
+            List<String> lines = new ArrayList<>(events);
+            String line = lines.get(0);
+            lines.set(0, change.equals("event") ? line.replaceFirst("\"outcome\":0", "\"outcome\":4")
+                    : line.replaceFirst("\"inclusionProof\":\\[\"[^\"]*\",?", "\"inclusionProof\":["));
+            assertThat(lines.get(0)).isNotEqualTo(line);
+            Files.write(file, lines);
+            reattest(copy, "audit/events.ndjson");
+            StringWriter refused = new StringWriter();
+            assertThat(cli(new RestitutionCommand(), refused, "verify", copy.toString(), "--public-key", key.toString()))
+                    .as(change + ": " + refused).isNotZero();
+            assertThat(refused.toString()).contains("is not in the signed trail");
+        }
+    }
+
     /** Rewrites the manifest's entry of {@code name} to the file as it now is, and has vault A attest the new manifest. */
     @SuppressWarnings("unchecked")
     static void reattest(Path copy, String name) throws Exception {

@@ -76,27 +76,18 @@ public final class AuditFilter extends OncePerRequestFilter {
             record(request, response, held, context, false);
             return;
         }
+        // A streamed download is not held: its event is recorded by its handler before the first byte.
+        ContentCachingResponseWrapper target = request.getRequestURI().startsWith(STREAMED_PREFIX) ? null : held;
         boolean failed = false;
-        if (request.getRequestURI().startsWith(STREAMED_PREFIX)) {
-            try {
-                chain.doFilter(request, response);
-            } catch (IOException | ServletException | RuntimeException e) {
-                failed = true;
-                throw e;
-            } finally {
-                if (!context.isRecorded()) {
-                    record(request, response, null, context, failed);
-                }
-            }
-            return;
-        }
         try {
-            chain.doFilter(request, held);
+            chain.doFilter(request, target == null ? response : target);
         } catch (IOException | ServletException | RuntimeException e) {
             failed = true;
             throw e;
         } finally {
-            record(request, response, held, context, failed);
+            if (target != null || !context.isRecorded()) {
+                record(request, response, target, context, failed);
+            }
         }
     }
 
