@@ -10,6 +10,7 @@ import fr.hdsvault.api.fhir.StrictParameters;
 import fr.hdsvault.api.fhir.StrictXml;
 import fr.hdsvault.api.resources.ResourceSearch;
 import fr.hdsvault.api.resources.SearchClauses;
+import fr.hdsvault.api.index.ParameterIndexer;
 import fr.hdsvault.api.resources.SearchParameters;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.resources.DatabasePaging;
@@ -185,8 +186,22 @@ public class VaultApplication {
 
     /** FHIR search semantics over the blind index, for searches and bulk export filters alike. */
     @Bean
-    SearchClauses searchClauses(FhirContext fhir, VaultRepository repository) {
-        return new SearchClauses(fhir, repository.searchTokens());
+    SearchClauses searchClauses(FhirContext fhir, VaultRepository repository, ParameterIndexer indexer) {
+        return new SearchClauses(fhir, repository.searchTokens(), indexer);
+    }
+
+    /** Builds, in the background, the index of a search parameter this version adds or changes. */
+    @Bean(destroyMethod = "close")
+    ParameterIndexer parameterIndexer(JdbcTemplate jdbc, PlatformTransactionManager transactions, FhirContext fhir,
+                                      VaultRepository repository, @Value("${vault.search.reindex-page:256}") int page,
+                                      @Value("${vault.search.reindex-rate:0}") int rate) {
+        return new ParameterIndexer(jdbc, new TransactionTemplate(transactions), fhir, repository, TENANT, Clock.systemUTC(), page, rate)
+                .start();
+    }
+
+    @org.springframework.context.event.EventListener(org.springframework.boot.context.event.ApplicationReadyEvent.class)
+    void buildSearchIndexes(org.springframework.boot.context.event.ApplicationReadyEvent ready) {
+        ready.getApplicationContext().getBean(ParameterIndexer.class).build();
     }
 
     @Bean

@@ -261,6 +261,18 @@ class BulkExportTest {
                         "http://loinc.org", "8302-2"), "Patient/" + patientIds.get(0), "Patient/" + patientIds.get(1));
         assertThat(members.get("Observation")).hasSize((int) expected).isNotEmpty();
 
+        // A date criterion is decided on each exported resource: only the heights measured since 2015.
+        Instant since2015 = Instant.parse("2015-01-01T00:00:00Z");
+        Set<String> recent = new HashSet<>();
+        members.get("Observation").stream().map(r -> (org.hl7.fhir.r4.model.Observation) r).filter(o -> o.hasEffectiveDateTimeType()
+                && !o.getEffectiveDateTimeType().getValue().toInstant().isBefore(since2015)).forEach(o -> recent.add(o.getIdPart()));
+        Map<String, List<Resource>> dated = download(token, manifest(await(token, statusUrl(kickOff(token, "/fhir/Group/" + groupId
+                + "/$export?_type=Observation&_typeFilter=" + URLEncoder.encode("Observation?code=" + code + "&date=ge2015-01-01",
+                StandardCharsets.UTF_8))))));
+        assertThat(dated.getOrDefault("Observation", List.of())).extracting(r -> r.getIdElement().getIdPart())
+                .containsExactlyInAnyOrderElementsOf(recent);
+        assertThat(recent).isNotEmpty().hasSizeLessThan(members.get("Observation").size());
+
         // _since: nothing changed after now, so an export since now is empty.
         Map<String, Object> none = manifest(await(token, statusUrl(kickOff(token, "/fhir/$export?_since="
                 + URLEncoder.encode(Instant.now().toString(), StandardCharsets.UTF_8)))));
@@ -284,6 +296,8 @@ class BulkExportTest {
                 "value-quantity");
         refused.put("/fhir/$export?_type=Patient&_typeFilter=" + URLEncoder.encode("Observation?code=x", StandardCharsets.UTF_8),
                 "_type does not ask for");
+        refused.put("/fhir/$export?_typeFilter=" + URLEncoder.encode("Observation?date=ge2015", StandardCharsets.UTF_8)
+                + "&_typeFilter=" + URLEncoder.encode("Observation?code=x", StandardCharsets.UTF_8), "must be the only _typeFilter");
         refused.put("/fhir/$export?_elements=id", "_elements");
         refused.put("/fhir/$export?includeAssociatedData=LatestProvenanceResources", "includeAssociatedData");
         for (Map.Entry<String, String> bad : refused.entrySet()) {

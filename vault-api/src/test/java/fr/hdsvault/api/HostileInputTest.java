@@ -278,12 +278,13 @@ class HostileInputTest {
         add.accept("unsupported Accept on an unknown id", m -> get("/fhir/Patient/" + m, "Accept: application/" + m));
         add.accept("unknown _format", m -> get("/fhir/Patient/" + m + "?_format=" + m));
         // Queries
-        for (String q : List.of("%s=1", "_tag=%s", "_security=%s", "_profile=%s", "_has:Observation:patient:code=%s", "_text=%s",
+        for (String q : List.of("%s=1", "_tag:text=%s", "_security:below=%s", "_profile:below=%s", "gender:text=%s", "gender=",
+                "_has:Observation:patient:code=%s", "_text=%s",
                 "_content=%s", "_list=%s", "_filter=%s", "_source=%s", "_language=%s", "_query=%s", "_type=%s", "_include=%s",
-                "_revinclude=%s", "name=%s", "name:exact=%s", "general-practitioner.name=%s", "_lastUpdated=%s",
+                "_revinclude=%s", "name:contains=%s", "name:text=%s", "birthdate=%s", "birthdate:exact=%s", "general-practitioner.name=%s", "_lastUpdated=%s",
                 "_lastUpdated=ap2020-%s", "_lastUpdated:missing=%s", "_count=%s", "_count=-1&m=%s", "_sort=%s", "_sort=-%s",
                 "_id:%s=1", "_id:text=%s", "identifier:text=%s", "identifier:of-type=%s", "identifier:missing=%s", "identifier=",
-                "_total=%s", "_summary=%s", "_contained=%s", "_elements=%s&_tag=1", "_getpages=%s", "_at=%s")) {
+                "_total=%s", "_summary=%s", "_contained=%s", "_elements=%s&_text=1", "_getpages=%s", "_at=%s")) {
             add.accept("query " + q, m -> get("/fhir/Patient?" + q.replace("%s", m)));
         }
         for (String q : List.of("patient=%s/1", "subject=%s", "subject:identifier=%s", "patient:%s=1", "patient:missing=%s",

@@ -2,6 +2,7 @@ package fr.hdsvault.crypto.index;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.text.Normalizer;
 import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.SecretKey;
@@ -47,6 +48,21 @@ public final class BlindIndex {
     /** Token for a reference value, normalised to "Type/id". */
     public String reference(String parameter, String reference) {
         return tokenOf(parameter, "reference", SearchValues.reference(reference));
+    }
+
+    /** Token for a string value's normalised prefix ({@link SearchValues#string}); the caller chooses the length. */
+    public String stringPrefix(String parameter, String normalisedPrefix) {
+        return tokenOf(parameter, "string-prefix", normalisedPrefix);
+    }
+
+    /** Token for a string value as written (NFC only): what {@code :exact} compares. */
+    public String stringExact(String parameter, String value) {
+        return tokenOf(parameter, "string-exact", Normalizer.normalize(value, Normalizer.Form.NFC));
+    }
+
+    /** Token for a date bucket ("2026", "2026-12", or a marker such as "open"), chosen by the caller. */
+    public String dateBucket(String parameter, String bucket) {
+        return tokenOf(parameter, "date", bucket);
     }
 
     /** Tokens of one indexed token value: with its system (null when the value had none) and for any system. */

@@ -11,7 +11,10 @@ import java.util.Locale;
  *   <li>codes and identifier values: Unicode NFC, surrounding white space removed; case kept,
  *       since FHIR token matching is case-sensitive;</li>
  *   <li>systems (URIs): NFC, trimmed, scheme and host lower-cased, one trailing slash removed;</li>
- *   <li>references: "Type/id", whatever the base URL, with any "/_history/n" removed.</li>
+ *   <li>references: "Type/id", whatever the base URL, with any "/_history/n" removed;</li>
+ *   <li>strings (names, addresses): as FHIR's string search compares them, case- and
+ *       accent-insensitive: NFKD, combining marks removed, lower case, runs of white space as
+ *       one space, trimmed.</li>
  * </ul>
  */
 public final class SearchValues {
@@ -48,5 +51,13 @@ public final class SearchValues {
             throw new IllegalArgumentException("a reference must end with Type/id");
         }
         return parts[parts.length - 2] + "/" + parts[parts.length - 1];
+    }
+
+    private static final java.util.regex.Pattern MARKS = java.util.regex.Pattern.compile("\\p{M}+");
+    private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile("\\s+");
+
+    public static String string(String value) {
+        String decomposed = Normalizer.normalize(value, Normalizer.Form.NFKD);
+        return SPACES.matcher(MARKS.matcher(decomposed).replaceAll("")).replaceAll(" ").strip().toLowerCase(Locale.ROOT);
     }
 }

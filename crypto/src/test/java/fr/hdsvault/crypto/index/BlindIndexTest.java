@@ -60,4 +60,12 @@ class BlindIndexTest {
         assertThatThrownBy(() -> tenantA.reference("subject", "123")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> tenantA.reference("subject", "Patient/")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void stringsFoldCaseAccentsAndSpacesButNothingElse() {
+        assertThat(SearchValues.string("  Hélène \t DUPRÉ-Lefèvre ")).isEqualTo("helene dupre-lefevre");
+        assertThat(SearchValues.string("ﬁlip Ærø")).isEqualTo("filip ærø"); // æ and ø are letters, not accented ones
+        assertThat(SearchValues.string("Martín ")).isEqualTo("martin");
+        assertThat(SearchValues.string("Martin-Luc")).isNotEqualTo("martin luc");
+    }
 }

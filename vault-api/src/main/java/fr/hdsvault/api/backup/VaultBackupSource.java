@@ -43,7 +43,8 @@ public final class VaultBackupSource implements BackupSource {
     public static final String AUDIT_CHECKPOINTS = "audit-checkpoints";
     public static final String VAULT_FILES = "vault-files";
     static final List<String> KEY_TABLES = List.of("kek_registry");
-    static final List<String> INDEX_TABLES = List.of("compartment_kek", "resource_version", "resource_current", "search_token");
+    static final List<String> INDEX_TABLES = List.of("compartment_kek", "resource_version", "resource_current", "search_token",
+            "search_param");
     static final List<String> AUDIT_TABLES = List.of("audit_event", "audit_checkpoint", "audit_prune", "audit_head");
     /** Data-directory files a restored vault needs to continue as the same vault (its audit log, its tokens). */
     static final List<String> HOME_FILES = List.of("vault-id", "keys/audit-signing.key", "keys/audit-signing.pub", "keys/jwt-issuer.jwks");

@@ -17,7 +17,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import fr.hdsvault.api.resources.SearchCriteria;
 import org.hl7.fhir.r4.model.InstantType;
 import org.hl7.fhir.r4.model.Parameters;
 import org.hl7.fhir.r4.model.Reference;
@@ -92,6 +94,8 @@ final class ExportKickoff {
                 default -> throw new IllegalStateException(name);
             }
         }
+        Map<String, Integer> checked = new java.util.HashMap<>();
+        Map<String, Integer> filtered = new java.util.HashMap<>();
         for (String filter : typeFilters) {
             int question = filter.indexOf('?');
             if (question <= 0) {
@@ -101,7 +105,17 @@ final class ExportKickoff {
             if (!types.isEmpty() && !types.contains(type)) {
                 throw new InvalidRequestException("_typeFilter names " + type + ", which _type does not ask for");
             }
-            clauses.parse("_typeFilter", type, filter.substring(question + 1)); // refused here, not in the job
+            SearchCriteria criteria = clauses.parse("_typeFilter", type, filter.substring(question + 1)); // refused here, not in the job
+            checked.merge(type, criteria.checks().isEmpty() ? 0 : 1, Integer::sum);
+            filtered.merge(type, 1, Integer::sum);
+        }
+        for (String type : checked.keySet()) {
+            // A date or long string criterion is decided on each resource: the export can do so for one query of a type,
+            // not tell which of several alternatives the index matched.
+            if (checked.get(type) > 0 && filtered.get(type) > 1) {
+                throw new InvalidRequestException("_typeFilter: a query on " + type + " with a date or a string longer than "
+                        + fr.hdsvault.api.resources.StringSearch.PREFIX + " characters must be the only _typeFilter on " + type);
+            }
         }
         return new ExportRequest(level, groupId, List.copyOf(types), since, typeFilters, List.copyOf(patients));
     }

@@ -212,6 +212,9 @@ final class ExportRunner implements AutoCloseable {
                     for (int i = 0; i < page.size(); i++) {
                         StoredVersion v = page.get(i);
                         byte[] json = load(loads.get(i));
+                        if (json != null && !passes(typeFilters, json)) {
+                            continue;
+                        }
                         if (json != null) {
                             if (out == null) {
                                 out = files.writer(job.id(), job.kekId(), ++seq[0], type, "output");
@@ -248,6 +251,16 @@ final class ExportRunner implements AutoCloseable {
             }
         }
         return total[0];
+    }
+
+    /** A resource the index selected passes the checks of the type's one checked query (ExportKickoff allows no other). */
+    private boolean passes(List<SearchCriteria> typeFilters, byte[] json) {
+        if (typeFilters.size() != 1 || typeFilters.get(0).checks().isEmpty()) {
+            return true;
+        }
+        org.hl7.fhir.instance.model.api.IBaseResource resource = fhir.newJsonParser().parseResource(new String(json,
+                java.nio.charset.StandardCharsets.UTF_8));
+        return typeFilters.get(0).checks().stream().allMatch(check -> check.test(resource));
     }
 
     private List<Future<byte[]>> submit(List<StoredVersion> page) {

@@ -6,11 +6,13 @@ import ca.uhn.fhir.interceptor.api.Pointcut;
 import fr.hdsvault.api.resources.SearchParameters;
 import org.hl7.fhir.instance.model.api.IBaseConformance;
 import org.hl7.fhir.r4.model.CapabilityStatement;
+import org.hl7.fhir.r4.model.Enumerations;
 
 /**
- * One provider class serves every type, so HAPI would list the same search parameters for
- * every type. This trims each type's list to the parameters it really supports (a type
- * without a {@code code} element does not offer {@code code}), matching what searches accept.
+ * One provider class serves every type, through one search method that takes its parameters
+ * from the request, so HAPI lists none: each type's list is written here from
+ * {@link SearchParameters}, the list searches accept (a type without a {@code code} element
+ * does not offer {@code code}).
  * HAPI also derives {@code _include} and {@code _revinclude} targets from every reference
  * parameter (a 2.4 MB statement listing every type twice); the vault implements neither and
  * refuses them as unknown parameters, so both lists go. The software is the vault, not HAPI.
@@ -40,6 +42,18 @@ public final class HonestCapabilityStatement {
                     + "with Prefer: handling=lenient). Pages hold at most " + maxPageSize + " entries: a larger _count is "
                     + "lowered to " + maxPageSize + ".");
             for (CapabilityStatement.CapabilityStatementRestResourceComponent resource : rest.getResource()) {
+                if (!resource.getType().equals("AuditEvent")) { // one search method serves every type: list what each evaluates
+                    resource.getSearchParam().clear();
+                    parameters.all(resource.getType()).forEach((name, kind) -> resource.addSearchParam().setName(name).setType(
+                            switch (kind) {
+                                case ID, TOKEN -> Enumerations.SearchParamType.TOKEN;
+                                case LAST_UPDATED, DATE -> Enumerations.SearchParamType.DATE;
+                                case STRING -> Enumerations.SearchParamType.STRING;
+                                case URI -> Enumerations.SearchParamType.URI;
+                                case REFERENCE -> Enumerations.SearchParamType.REFERENCE;
+                                case AUDIT -> throw new IllegalStateException("AuditEvent's are its provider's");
+                            }));
+                }
                 resource.getSearchParam().removeIf(p -> parameters.kind(resource.getType(), p.getName()).isEmpty());
                 resource.getSearchInclude().clear();
                 resource.getSearchRevInclude().clear();

@@ -42,7 +42,8 @@ public final class StrictParameters {
     private static final Set<String> DATE_PREFIXES = Set.of("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb");
     /** Parameters whose values may carry a prefix. */
     private static boolean dated(SearchParameters.Kind kind, String name) {
-        return kind == SearchParameters.Kind.LAST_UPDATED || kind == SearchParameters.Kind.AUDIT && name.equals("date");
+        return kind == SearchParameters.Kind.LAST_UPDATED || kind == SearchParameters.Kind.DATE
+                || kind == SearchParameters.Kind.AUDIT && name.equals("date");
     }
 
     private final SearchParameters parameters;
@@ -135,13 +136,15 @@ public final class StrictParameters {
                 }
             }
         }
-        if (dated(kind.get(), base)) {
+        if (dated(kind.get(), base) && !"missing".equals(modifier)) {
             for (String v : values) {
                 for (String one : v.split(",")) {
                     if (one.length() >= 2 && Character.isLetter(one.charAt(0)) && Character.isLetter(one.charAt(1))
-                            && !DATE_PREFIXES.contains(one.substring(0, 2))) {
+                            && !DATE_PREFIXES.contains(one.substring(0, 2))
+                            && !(kind.get() == SearchParameters.Kind.DATE && one.startsWith("ap"))) {
                         return Refusal.invalid("Search parameter " + base + ": the prefix " + (one.startsWith("ap")
-                                ? "ap (approximately) is not supported" : "is not one of eq, ne, gt, lt, ge, le, sa, eb"));
+                                ? "ap (approximately) is not supported on " + base : "is not one of eq, ne, gt, lt, ge, le, sa, eb"
+                                + (kind.get() == SearchParameters.Kind.DATE ? ", ap" : "")));
                     }
                 }
             }

@@ -52,7 +52,8 @@ public final class ResourceSearch {
         StringBuilder sql = new StringBuilder();
         List<Object> args = new ArrayList<>();
         // A positive token clause drives the query through the token index; the others are checks on each row.
-        SearchCriteria.Tokens driver = criteria.clauses().stream().filter(c -> c instanceof SearchCriteria.Tokens t && !t.negated())
+        SearchCriteria.Tokens driver = criteria.clauses().stream().map(c -> c instanceof SearchCriteria.Checked checked
+                ? checked.candidates() : c).filter(c -> c instanceof SearchCriteria.Tokens t && !t.negated())
                 .map(SearchCriteria.Tokens.class::cast).findFirst().orElse(null);
         if (driver == null) {
             sql.append("select c.resource_id, c.version_id, c.last_updated from resource_current c where c.tenant = ? and c.resource_type = ?");
@@ -68,7 +69,7 @@ public final class ResourceSearch {
         sql.append(" and c.deleted = false");
         args.addAll(restrictTo(visibility, "c.compartment", sql));
         for (SearchCriteria.Clause clause : criteria.clauses()) {
-            if (clause != driver) {
+            if (clause != driver && !(clause instanceof SearchCriteria.Checked checked && checked.candidates() == driver)) {
                 append(clause, sql, args);
             }
         }
@@ -113,6 +114,10 @@ public final class ResourceSearch {
                     .append(tokens.negated() ? PROBE : "").append(')');
             args.add(tokens.param());
             args.addAll(tokens.anyOf());
+        } else if (clause instanceof SearchCriteria.Checked checked) {
+            if (checked.candidates() != null) {
+                append(checked.candidates(), sql, args);
+            }
         } else if (clause instanceof SearchCriteria.Missing missing) {
             sql.append(missing.missing() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
                     + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ?")

@@ -4,6 +4,10 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.api.QualifiedParamList;
 import ca.uhn.fhir.rest.param.DateAndListParam;
 import ca.uhn.fhir.rest.param.DateOrListParam;
+import ca.uhn.fhir.rest.param.DateParam;
+import ca.uhn.fhir.rest.param.StringAndListParam;
+import ca.uhn.fhir.rest.param.StringOrListParam;
+import ca.uhn.fhir.rest.param.StringParam;
 import ca.uhn.fhir.rest.param.ReferenceAndListParam;
 import ca.uhn.fhir.rest.param.ReferenceOrListParam;
 import ca.uhn.fhir.rest.param.ReferenceParam;
@@ -11,9 +15,13 @@ import ca.uhn.fhir.rest.param.TokenAndListParam;
 import ca.uhn.fhir.rest.param.TokenOrListParam;
 import ca.uhn.fhir.rest.param.TokenParam;
 import ca.uhn.fhir.rest.param.TokenParamModifier;
+import ca.uhn.fhir.rest.param.UriAndListParam;
+import ca.uhn.fhir.rest.param.UriOrListParam;
+import ca.uhn.fhir.rest.param.UriParam;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,14 +36,24 @@ import java.util.Map;
  */
 public final class SearchClauses {
 
+    /** Whether a parameter's index is complete; one being built answers 400 rather than a partial result. */
+    public interface Readiness {
+        Readiness ALWAYS = (type, param) -> { };
+
+        /** Throws InvalidRequestException, saying how far indexing has come, while {@code param} of {@code type} is built. */
+        void requireReady(String type, String param);
+    }
+
     private final FhirContext fhir;
     private final SearchParameters parameters;
     private final SearchTokens tokens;
+    private final Readiness readiness;
 
-    public SearchClauses(FhirContext fhir, SearchTokens tokens) {
+    public SearchClauses(FhirContext fhir, SearchTokens tokens, Readiness readiness) {
         this.fhir = fhir;
         this.parameters = new SearchParameters(fhir);
         this.tokens = tokens;
+        this.readiness = readiness;
     }
 
     /**
@@ -43,17 +61,35 @@ public final class SearchClauses {
      * {@code type}; {@code where} names the query in messages (e.g. "_typeFilter").
      */
     public SearchCriteria parse(String where, String type, String query) {
-        Map<String, List<QualifiedParamList>> byParameter = new LinkedHashMap<>();
+        Map<String, List<String>> values = new LinkedHashMap<>();
         for (String pair : query.split("&")) {
             if (pair.isEmpty()) {
                 continue;
             }
             int eq = pair.indexOf('=');
-            String name = decode(where, eq < 0 ? pair : pair.substring(0, eq));
-            String value = decode(where, eq < 0 ? "" : pair.substring(eq + 1));
+            values.computeIfAbsent(decode(where, eq < 0 ? pair : pair.substring(0, eq)), n -> new ArrayList<>())
+                    .add(decode(where, eq < 0 ? "" : pair.substring(eq + 1)));
+        }
+        List<SearchCriteria.Clause> clauses = clauses(where, type, values);
+        if (clauses.isEmpty()) {
+            throw new InvalidRequestException(where + " needs criteria, e.g. " + type + "?code=system|code");
+        }
+        return new SearchCriteria(clauses, false);
+    }
+
+    /**
+     * The clauses of a type search's parameters, by name with their modifier ({@code code:not}) as
+     * the request has them; the result parameters ({@code _count}, {@code _sort}...) are not clauses.
+     */
+    public List<SearchCriteria.Clause> clauses(String where, String type, Map<String, ? extends List<String>> parametersByName) {
+        Map<String, List<QualifiedParamList>> byParameter = new LinkedHashMap<>();
+        parametersByName.forEach((name, values) -> {
             int colon = name.indexOf(':');
             String parameter = colon < 0 ? name : name.substring(0, colon);
             String modifier = colon < 0 ? null : name.substring(colon + 1);
+            if (SearchParameters.RESULT_PARAMETERS.contains(parameter)) {
+                return;
+            }
             if (parameters.kind(type, parameter).isEmpty()) {
                 throw new InvalidRequestException(where + ": " + type + " has no search parameter " + safe(parameter)
                         + " that the vault evaluates");
@@ -62,27 +98,93 @@ public final class SearchClauses {
                 throw new InvalidRequestException(where + ": the modifier :" + safe(modifier) + " of " + parameter
                         + " is not supported");
             }
-            if (value.isEmpty()) {
-                throw new InvalidRequestException(where + ": " + parameter + " has no value");
+            readiness.requireReady(type, parameter);
+            for (String value : values) {
+                if (value.isEmpty()) {
+                    throw new InvalidRequestException(where + ": " + parameter + " has no value");
+                }
+                byParameter.computeIfAbsent(parameter, p -> new ArrayList<>())
+                        .add(QualifiedParamList.splitQueryStringByCommasIgnoreEscape(modifier == null ? null : ":" + modifier, value));
             }
-            byParameter.computeIfAbsent(parameter, p -> new ArrayList<>())
-                    .add(QualifiedParamList.splitQueryStringByCommasIgnoreEscape(modifier == null ? null : ":" + modifier, value));
-        }
+        });
         List<SearchCriteria.Clause> clauses = new ArrayList<>();
         byParameter.forEach((parameter, values) -> {
             switch (parameters.kind(type, parameter).orElseThrow()) {
                 case ID -> addIds(clauses, bind(new TokenAndListParam(), parameter, values));
-                case LAST_UPDATED -> addDates(clauses, bind(new DateAndListParam(), parameter, values));
+                case LAST_UPDATED -> addLastUpdated(clauses, bind(new DateAndListParam(), parameter, values));
                 case TOKEN -> addTokens(clauses, parameter, bind(new TokenAndListParam(), parameter, values));
+                case URI -> addUris(clauses, parameter, bind(new UriAndListParam(), parameter, values));
+                case STRING -> addStrings(clauses, type, parameter, bind(new StringAndListParam(), parameter, values));
+                case DATE -> addDates(clauses, type, parameter, bind(new DateAndListParam(), parameter, values));
                 case REFERENCE -> addReferences(clauses, parameter, bind(new ReferenceAndListParam(), parameter, values),
                         parameter.equals("patient") ? "Patient" : null);
                 case AUDIT -> throw new InvalidRequestException(where + ": AuditEvent is not searched here");
             }
         });
-        if (clauses.isEmpty()) {
-            throw new InvalidRequestException(where + " needs criteria, e.g. " + type + "?code=system|code");
+        return clauses;
+    }
+
+    /** A {@code _sort} on one of the type's date parameters ({@code _sort=-date}), or null for any other sort. */
+    DecryptedRefinement.DateOrder dateOrder(String type, ca.uhn.fhir.rest.api.SortSpec sort) {
+        if (sort == null || sort.getChain() != null || parameters.kind(type, sort.getParamName()).orElse(null) != SearchParameters.Kind.DATE) {
+            return null;
         }
-        return new SearchCriteria(clauses, false);
+        return new DecryptedRefinement.DateOrder(fhir, parameters.paths(type, sort.getParamName()),
+                sort.getOrder() == ca.uhn.fhir.rest.api.SortOrderEnum.DESC);
+    }
+
+    void addUris(List<SearchCriteria.Clause> clauses, String param, UriAndListParam and) {
+        for (UriOrListParam or : and.getValuesAsQueryTokens()) {
+            List<UriParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
+            clauses.add(new SearchCriteria.Tokens(param, values.stream().map(u -> tokens.uriQuery(param, u.getValue())).toList(), false));
+        }
+    }
+
+    void addStrings(List<SearchCriteria.Clause> clauses, String type, String param, StringAndListParam and) {
+        for (StringOrListParam or : and.getValuesAsQueryTokens()) {
+            List<StringParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
+            boolean exact = values.stream().anyMatch(StringParam::isExact);
+            List<StringSearch.Query> queries = values.stream().map(v -> tokens.stringQuery(param, v.getValue(), exact)).toList();
+            SearchCriteria.Tokens candidates = new SearchCriteria.Tokens(param, queries.stream().map(StringSearch.Query::token)
+                    .distinct().toList(), false);
+            if (queries.stream().allMatch(StringSearch.Query::decisive)) {
+                clauses.add(candidates);
+            } else {
+                clauses.add(new SearchCriteria.Checked(param, candidates, StringSearch.check(fhir, parameters.paths(type, param),
+                        values.stream().map(StringParam::getValue).toList(), exact)));
+            }
+        }
+    }
+
+    void addDates(List<SearchCriteria.Clause> clauses, String type, String param, DateAndListParam and) {
+        Instant now = Instant.now();
+        for (DateOrListParam or : and.getValuesAsQueryTokens()) {
+            List<DateParam> values = or.getValuesAsQueryTokens();
+            if (values.size() == 1 && values.get(0).getMissing() != null) {
+                clauses.add(new SearchCriteria.Missing(param, values.get(0).getMissing()));
+                continue;
+            }
+            List<DateSearch.Query> queries = values.stream().map(v -> DateSearch.Query.of(v, now)).toList();
+            java.util.Set<String> buckets = new java.util.LinkedHashSet<>();
+            boolean anywhere = false;
+            for (DateSearch.Query q : queries) {
+                java.util.Set<String> each = q.buckets();
+                anywhere |= each == null;
+                if (each != null) {
+                    buckets.addAll(each);
+                }
+            }
+            SearchCriteria.Tokens candidates = anywhere ? null : new SearchCriteria.Tokens(param, tokens.dateQuery(param, buckets), false);
+            clauses.add(new SearchCriteria.Checked(param, candidates, DateSearch.check(fhir, parameters.paths(type, param), queries)));
+        }
     }
 
     private <T extends ca.uhn.fhir.model.api.IQueryParameterAnd<?>> T bind(T and, String parameter, List<QualifiedParamList> values) {
@@ -101,7 +203,7 @@ public final class SearchClauses {
         }
     }
 
-    static void addDates(List<SearchCriteria.Clause> clauses, DateAndListParam and) {
+    static void addLastUpdated(List<SearchCriteria.Clause> clauses, DateAndListParam and) {
         if (and == null) {
             return;
         }

@@ -2,6 +2,8 @@ package fr.hdsvault.api.resources;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Predicate;
+import org.hl7.fhir.instance.model.api.IBaseResource;
 
 /**
  * What a search asks of the index, clause by clause; every clause must hold (AND), the values
@@ -17,7 +19,12 @@ public record SearchCriteria(List<Clause> clauses, boolean newestFirst) {
 
     public static final SearchCriteria EVERYTHING = new SearchCriteria(List.of(), false);
 
-    public sealed interface Clause permits Ids, Updated, Tokens, Missing {
+    public sealed interface Clause permits Ids, Updated, Tokens, Missing, Checked {
+    }
+
+    /** The checks on decrypted resources that the index alone cannot decide (see {@link Checked}). */
+    public List<Predicate<IBaseResource>> checks() {
+        return clauses.stream().filter(Checked.class::isInstance).map(c -> ((Checked) c).check()).toList();
     }
 
     /** {@code _id}: the resource id is one of these, or with {@code negated} none of them. */
@@ -34,6 +41,14 @@ public record SearchCriteria(List<Clause> clauses, boolean newestFirst) {
 
     /** {@code param:missing}: the resource has no value (true) or some value (false) for the parameter. */
     public record Missing(String param, boolean missing) implements Clause {
+    }
+
+    /**
+     * A string or date parameter: the index selects {@code candidates} (every resource when null),
+     * then {@code check}, on the decrypted resource, decides. A superset is all a blind index can
+     * give for a long prefix or a date range; the check makes the answer exact.
+     */
+    public record Checked(String param, Tokens candidates, Predicate<IBaseResource> check) implements Clause {
     }
 
     /**

@@ -3,6 +3,7 @@ package fr.hdsvault.api.resources;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.context.RuntimeResourceDefinition;
 import fr.hdsvault.api.security.AccessPolicy;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -21,8 +22,25 @@ public final class SearchParameters {
         ID(Set.of("not")),
         /** {@code _lastUpdated}: an instant compared with a date at its precision; prefixes eq ne gt lt ge le sa eb. */
         LAST_UPDATED(Set.of()),
-        /** identifier, code: blind tokens of {@code system|code} and {@code code}; {@code :not}, {@code :missing}. */
+        /**
+         * identifier, code, the token parameters of {@link #TOKENS} and {@code _tag}, {@code _security}: blind
+         * tokens of {@code system|code} and {@code code}; {@code :not}, {@code :missing}.
+         */
         TOKEN(Set.of("not", "missing")),
+        /** {@code _profile}: a blind token of the canonical URL, compared whole; {@code :missing}. */
+        URI(Set.of("missing")),
+        /**
+         * name, family, address...: case- and accent-insensitive prefix matching; blind tokens of the
+         * normalised value's first characters (up to {@link StringSearch#PREFIX}), longer queries
+         * checked on the decrypted candidates; {@code :exact} (a token of the value as written), {@code :missing}.
+         */
+        STRING(Set.of("exact", "missing")),
+        /**
+         * birthdate, date...: dates, date-times and periods at any precision, every prefix; blind tokens
+         * of the years and months a value touches select candidates, the decrypted value decides
+         * ({@link DateSearch}); {@code :missing}.
+         */
+        DATE(Set.of("missing")),
         /** patient, subject: blind tokens of {@code Type/id}; {@code :missing} and a {@code :Type} modifier. */
         REFERENCE(Set.of("missing")),
         /** AuditEvent's own parameters (agent, action, outcome, patient, entity, date): no modifier. */
@@ -42,10 +60,143 @@ public final class SearchParameters {
     private static final Map<String, Kind> AUDIT_EVENT = Map.of("patient", Kind.AUDIT, "agent", Kind.AUDIT, "entity", Kind.AUDIT,
             "action", Kind.AUDIT, "outcome", Kind.AUDIT, "date", Kind.AUDIT);
 
+    /**
+     * The token parameters US Core 6.1 names SHALL or SHOULD, per type, besides identifier and
+     * code. Their elements are the paths of the R4 search parameter definitions HAPI carries
+     * ({@link #paths}); every one is an equality on a code, indexed as the code parameter is.
+     */
+    static final Map<String, List<String>> TOKENS = Map.ofEntries(
+            Map.entry("Patient", List.of("gender")),
+            Map.entry("Observation", List.of("category", "status")),
+            Map.entry("Condition", List.of("category", "clinical-status", "verification-status")),
+            Map.entry("Encounter", List.of("class", "type", "status")),
+            Map.entry("MedicationRequest", List.of("status", "intent")),
+            Map.entry("Procedure", List.of("status")),
+            Map.entry("Immunization", List.of("status")),
+            Map.entry("DiagnosticReport", List.of("category", "status")),
+            Map.entry("AllergyIntolerance", List.of("clinical-status", "verification-status")),
+            Map.entry("CarePlan", List.of("category", "status")),
+            Map.entry("CareTeam", List.of("status")),
+            Map.entry("Goal", List.of("lifecycle-status")),
+            Map.entry("DocumentReference", List.of("category", "type", "status")));
+
+    /** The string parameters US Core 6.1 names SHALL or SHOULD, per type. */
+    static final Map<String, List<String>> STRINGS = Map.of(
+            "Patient", List.of("name", "family", "given"),
+            "Practitioner", List.of("name"),
+            "Organization", List.of("name", "address"),
+            "Location", List.of("name", "address", "address-city", "address-state", "address-postalcode"));
+
+    /** The date parameters US Core 6.1 names SHALL or SHOULD, per type. */
+    static final Map<String, List<String>> DATES = Map.ofEntries(
+            Map.entry("Patient", List.of("birthdate")),
+            Map.entry("Observation", List.of("date")),
+            Map.entry("Condition", List.of("onset-date", "recorded-date", "abatement-date")),
+            Map.entry("Encounter", List.of("date")),
+            Map.entry("MedicationRequest", List.of("authoredon")),
+            Map.entry("Procedure", List.of("date")),
+            Map.entry("Immunization", List.of("date")),
+            Map.entry("DiagnosticReport", List.of("date")),
+            Map.entry("CarePlan", List.of("date")),
+            Map.entry("Goal", List.of("target-date")),
+            Map.entry("DocumentReference", List.of("date", "period")));
+
+    /** The common parameters every type has, on its meta. */
+    static final Map<String, String> META = Map.of("_tag", "meta.tag", "_security", "meta.security", "_profile", "meta.profile");
+
     private final FhirContext fhir;
 
     public SearchParameters(FhirContext fhir) {
         this.fhir = fhir;
+    }
+
+    /**
+     * The elements a token or URI parameter of {@code type} indexes, as terser paths
+     * ({@code Observation.category}); empty when the vault does not index it that way.
+     */
+    public List<String> paths(String type, String param) {
+        RuntimeResourceDefinition def = fhir.getResourceDefinition(type);
+        if (META.containsKey(param)) {
+            return List.of(type + "." + META.get(param));
+        }
+        if ((param.equals("identifier") || param.equals("code")) && has(def, param)) {
+            return List.of(type + "." + param);
+        }
+        if (declared(type, param) == null || def.getSearchParam(param) == null) {
+            return List.of();
+        }
+        // R4's definitions are FHIRPath, often a union over types ("A.x | B.y") with casts ("A.x.as(dateTime)",
+        // "(A.x as date)"): the element paths of this type are what is kept, the element's type is read from the value.
+        return java.util.Arrays.stream(def.getSearchParam(param).getPath().split("\\|")).map(String::trim)
+                .map(path -> path.replaceAll("^\\((.*)\\)$", "$1").replaceAll(" as [a-zA-Z]+$", "").replaceAll("\\.as\\([a-zA-Z]+\\)$", ""))
+                .filter(path -> path.matches(java.util.regex.Pattern.quote(type) + "(\\.[a-zA-Z]+)+")).map(path -> choices(def, path))
+                .filter(java.util.Objects::nonNull).distinct().toList();
+    }
+
+    /** The path as the terser reads it: a choice element is named with "[x]" ("Observation.effective[x]"); null if unknown. */
+    private static String choices(RuntimeResourceDefinition def, String path) {
+        String[] parts = path.split("\\.");
+        StringBuilder out = new StringBuilder(parts[0]);
+        ca.uhn.fhir.context.BaseRuntimeElementCompositeDefinition<?> element = def;
+        for (int i = 1; i < parts.length; i++) {
+            if (element == null) {
+                return null;
+            }
+            ca.uhn.fhir.context.BaseRuntimeChildDefinition child = element.getChildByName(parts[i]);
+            String name = parts[i];
+            if (child == null) {
+                child = element.getChildByName(parts[i] + "[x]");
+                name = parts[i] + "[x]";
+            }
+            if (child == null) {
+                return null;
+            }
+            out.append('.').append(name);
+            if (i + 1 < parts.length) {
+                var next = child.getChildByName(child.getValidChildNames().iterator().next());
+                element = next instanceof ca.uhn.fhir.context.BaseRuntimeElementCompositeDefinition<?> c ? c : null;
+            }
+        }
+        return out.toString();
+    }
+
+    /** The kind under which US Core's list puts a parameter of a type, or null. */
+    private static Kind declared(String type, String param) {
+        if (TOKENS.getOrDefault(type, List.of()).contains(param)) {
+            return Kind.TOKEN;
+        }
+        if (STRINGS.getOrDefault(type, List.of()).contains(param)) {
+            return Kind.STRING;
+        }
+        return DATES.getOrDefault(type, List.of()).contains(param) ? Kind.DATE : null;
+    }
+
+    /**
+     * What a parameter's stored tokens were built from: its paths, the extraction's version (bumped
+     * when SearchTokens changes meaning) and, for strings and dates, their scheme's. A change of any
+     * of them rebuilds the parameter's tokens (index.ParameterIndexer).
+     */
+    public String definition(String type, String param) {
+        String base = String.join(" | ", paths(type, param)) + " @v1";
+        return switch (kind(type, param).orElse(Kind.TOKEN)) {
+            case STRING -> base + " " + StringSearch.SCHEME;
+            case DATE -> base + " " + DateSearch.SCHEME;
+            default -> base;
+        };
+    }
+
+    /** Every token, URI, string and date parameter of {@code type} with its paths: what a write of that type indexes. */
+    public Map<String, List<String>> indexedPaths(String type) {
+        Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+        for (String param : java.util.stream.Stream.of(java.util.stream.Stream.of("identifier", "code"), TOKENS.getOrDefault(type,
+                List.<String>of()).stream(), STRINGS.getOrDefault(type, List.<String>of()).stream(), DATES.getOrDefault(type,
+                List.<String>of()).stream(), META.keySet().stream().sorted()).flatMap(x -> x).toList()) {
+            List<String> paths = paths(type, param);
+            if (!paths.isEmpty()) {
+                out.put(param, paths);
+            }
+        }
+        return out;
     }
 
     /** The kind of a parameter on a type, or empty when the vault does not evaluate it there. */
@@ -57,12 +208,24 @@ public final class SearchParameters {
         return Optional.ofNullable(switch (param) {
             case "_id" -> Kind.ID;
             case "_lastUpdated" -> Kind.LAST_UPDATED;
+            case "_profile" -> Kind.URI;
+            case "_tag", "_security" -> Kind.TOKEN;
             case "identifier", "code" -> has(def, param) ? Kind.TOKEN : null;
             case "subject" -> has(def, "subject") ? Kind.REFERENCE : null;
             case "patient" -> !type.equals("Patient") && (has(def, "subject") || has(def, "patient") || has(def, "beneficiary"))
                     ? Kind.REFERENCE : null;
-            default -> null;
+            default -> paths(type, param).isEmpty() ? null : declared(type, param);
         });
+    }
+
+    /** Every parameter a search of {@code type} evaluates, with its kind: what the CapabilityStatement lists. */
+    public Map<String, Kind> all(String type) {
+        Map<String, Kind> out = new java.util.LinkedHashMap<>();
+        for (String param : java.util.stream.Stream.concat(java.util.stream.Stream.of("_id", "_lastUpdated", "patient", "subject"),
+                indexedPaths(type).keySet().stream()).toList()) {
+            kind(type, param).ifPresent(k -> out.put(param, k));
+        }
+        return out;
     }
 
     /** Whether {@code modifier} (without the colon) is evaluated for this parameter. */

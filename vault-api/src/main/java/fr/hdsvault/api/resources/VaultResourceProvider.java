@@ -8,7 +8,6 @@ import ca.uhn.fhir.rest.annotation.Delete;
 import ca.uhn.fhir.rest.annotation.History;
 import ca.uhn.fhir.rest.annotation.Offset;
 import ca.uhn.fhir.rest.annotation.IdParam;
-import ca.uhn.fhir.rest.annotation.OptionalParam;
 import ca.uhn.fhir.rest.annotation.Read;
 import ca.uhn.fhir.rest.annotation.ResourceParam;
 import ca.uhn.fhir.rest.annotation.Search;
@@ -19,11 +18,9 @@ import ca.uhn.fhir.rest.api.MethodOutcome;
 import ca.uhn.fhir.rest.api.SortOrderEnum;
 import ca.uhn.fhir.rest.api.SortSpec;
 import ca.uhn.fhir.rest.api.server.IBundleProvider;
-import ca.uhn.fhir.rest.param.DateAndListParam;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.param.DateParam;
 import ca.uhn.fhir.rest.param.DateRangeParam;
-import ca.uhn.fhir.rest.param.ReferenceAndListParam;
-import ca.uhn.fhir.rest.param.TokenAndListParam;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import ca.uhn.fhir.rest.server.exceptions.MethodNotAllowedException;
@@ -31,9 +28,9 @@ import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
 import fr.hdsvault.api.security.AccessPolicy;
 import fr.hdsvault.api.security.Permission;
 import fr.hdsvault.api.security.Visibility;
-import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IIdType;
@@ -128,31 +125,23 @@ public final class VaultResourceProvider implements IResourceProvider {
     }
 
     /**
-     * Search: {@code _id} ({@code :not}), {@code _lastUpdated} (eq ne gt lt ge le sa eb, at any
-     * precision), {@code identifier} and {@code code} ({@code system|code} or {@code code};
-     * {@code :not}, {@code :missing}), {@code patient} and {@code subject} ({@code Type/id};
-     * {@code :missing}, {@code :Type}), {@code _sort=[-]_lastUpdated}, {@code _count}. Commas are
-     * alternatives, repeated parameters all apply.
+     * Search: the parameters {@link SearchParameters} lists for the type ({@code _id},
+     * {@code _lastUpdated}, the token, URI and reference parameters), with their modifiers and
+     * prefixes; {@code _sort=[-]_lastUpdated}, {@code _count}. Commas are alternatives, repeated
+     * parameters all apply. Which names reach here was checked by fhir.StrictParameters.
      */
-    @Search(allowUnknownParams = true) // unknown ones are refused (or dropped when lenient) before this runs: StrictParameters
-    public IBundleProvider search(
-            @OptionalParam(name = "_id") TokenAndListParam ids,
-            @OptionalParam(name = "_lastUpdated") DateAndListParam lastUpdated,
-            @OptionalParam(name = "patient") ReferenceAndListParam patient,
-            @OptionalParam(name = "subject") ReferenceAndListParam subject,
-            @OptionalParam(name = "identifier") TokenAndListParam identifier,
-            @OptionalParam(name = "code") TokenAndListParam code,
-            @Sort SortSpec sort,
-            @Count Integer count) {
+    @Search(allowUnknownParams = true)
+    public IBundleProvider search(RequestDetails request, @Sort SortSpec sort, @Count Integer count) {
         Visibility visibility = access.visibility(typeName, Permission.SEARCH);
-        List<SearchCriteria.Clause> clauses = new ArrayList<>();
-        SearchClauses.addIds(clauses, ids);
-        SearchClauses.addDates(clauses, lastUpdated);
-        this.clauses.addTokens(clauses, "identifier", identifier);
-        this.clauses.addTokens(clauses, "code", code);
-        this.clauses.addReferences(clauses, "patient", patient, "Patient");
-        this.clauses.addReferences(clauses, "subject", subject, null);
-        List<VersionRef> matches = search.search(typeName, new SearchCriteria(clauses, newestFirst(sort)), visibility);
+        Map<String, List<String>> parameters = new java.util.LinkedHashMap<>();
+        request.getParameters().forEach((name, values) -> parameters.put(name, List.of(values)));
+        List<SearchCriteria.Clause> clauses = this.clauses.clauses("Search", typeName, parameters);
+        DecryptedRefinement.DateOrder byDate = this.clauses.dateOrder(typeName, sort);
+        SearchCriteria criteria = new SearchCriteria(clauses, byDate == null && newestFirst(sort));
+        List<VersionRef> matches = search.search(typeName, criteria, visibility);
+        if (!criteria.checks().isEmpty() || byDate != null) {
+            matches = DecryptedRefinement.refine(repository, loaders, matches, criteria.checks(), byDate);
+        }
         return new VaultSearchResults(repository, loaders, matches, count);
     }
 
