@@ -41,10 +41,12 @@ import org.hl7.fhir.r4.model.Period;
 public final class DateSearch {
 
     /** Changes when the tokens change meaning; part of the parameter's definition, so a change reindexes. */
-    static final String SCHEME = "date-year-month-v1";
+    static final String SCHEME = "date-year-month-within-v2";
     private static final Instant FIRST = LocalDate.of(1800, 1, 1).atStartOfDay(ZoneOffset.UTC).toInstant();
     private static final Instant LAST = LocalDate.of(2100, 1, 1).atStartOfDay(ZoneOffset.UTC).toInstant();
     static final String OPEN = "open";
+    /** Marks the year or month a span lies wholly within: a match for sure of any query whose range holds that bucket. */
+    static final String WITHIN = "in:";
 
     private DateSearch() {
     }
@@ -115,6 +117,12 @@ public final class DateSearch {
             out.add(String.valueOf(m.getYear()));
             out.add(m.toString());
         }
+        if (first.getYear() == last.getYear()) {
+            out.add(WITHIN + first.getYear());
+        }
+        if (first.equals(last)) {
+            out.add(WITHIN + first);
+        }
         return out;
     }
 
@@ -175,6 +183,39 @@ public final class DateSearch {
                     yield (t.high() == null || t.high().isAfter(w.low())) && (t.low() == null || t.low().isBefore(w.high()));
                 }
             };
+        }
+
+        /**
+         * The "within" bucket values of the years and months wholly inside where a match must lie: a
+         * span within one of them lies inside that region, and for every prefix such a span matches
+         * (eq: contained; ge, gt, sa: starts at or after; le, lt, eb: ends at or before; ap: overlaps).
+         * Empty for ne, whose region is everywhere.
+         */
+        Set<String> decisive() {
+            Span region = region();
+            Set<String> out = new LinkedHashSet<>();
+            if (region == null) {
+                return out;
+            }
+            Instant low = region.low() == null || region.low().isBefore(FIRST) ? FIRST : region.low();
+            Instant high = region.high() == null || region.high().isAfter(LAST) ? LAST : region.high();
+            if (!low.isBefore(high)) {
+                return out;
+            }
+            YearMonth first = month(low);
+            YearMonth last = month(high.minusNanos(1));
+            for (YearMonth m = first; !m.isAfter(last); m = m.plusMonths(1)) {
+                Instant start = utc(m.atDay(1));
+                boolean yearInside = !utc(LocalDate.of(m.getYear(), 1, 1)).isBefore(low)
+                        && !utc(LocalDate.of(m.getYear() + 1, 1, 1)).isAfter(high);
+                if (yearInside) {
+                    out.add(WITHIN + m.getYear());
+                    m = YearMonth.of(m.getYear(), 12);
+                } else if (!start.isBefore(low) && !utc(m.plusMonths(1).atDay(1)).isAfter(high)) {
+                    out.add(WITHIN + m);
+                }
+            }
+            return out;
         }
 
         /** The bucket values whose tokens hold every match: whole years, the months of partial years, and "open". Null for all. */

@@ -41,22 +41,33 @@ final class DecryptedRefinement {
     private DecryptedRefinement() {
     }
 
-    static List<VersionRef> refine(VaultRepository repository, ExecutorService loaders, List<VersionRef> candidates,
+    static List<VersionRef> refine(VaultRepository repository, ExecutorService loaders, List<ResourceSearch.Candidate> candidates,
                                    List<Predicate<IBaseResource>> checks, DateOrder order) {
-        record Kept(VersionRef ref, Instant key) {
+        record Kept(int position, VersionRef ref, Instant key) {
         }
         List<Kept> kept = new ArrayList<>();
-        for (int from = 0; from < candidates.size(); from += CHUNK) {
-            List<VersionRef> chunk = candidates.subList(from, Math.min(candidates.size(), from + CHUNK));
-            List<IBaseResource> loaded = repository.load(chunk, loaders);
-            for (int i = 0; i < chunk.size(); i++) {
+        // Only what the index could not decide is decrypted, unless the order needs every resource's dates.
+        List<Integer> toLoad = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            if (order == null && candidates.get(i).decided()) {
+                kept.add(new Kept(i, candidates.get(i).ref(), null));
+            } else {
+                toLoad.add(i);
+            }
+        }
+        for (int from = 0; from < toLoad.size(); from += CHUNK) {
+            List<Integer> positions = toLoad.subList(from, Math.min(toLoad.size(), from + CHUNK));
+            List<IBaseResource> loaded = repository.load(positions.stream().map(i -> candidates.get(i).ref()).toList(), loaders);
+            for (int i = 0; i < positions.size(); i++) {
                 IBaseResource resource = loaded.get(i);
+                ResourceSearch.Candidate candidate = candidates.get(positions.get(i));
                 boolean damaged = resource instanceof OperationOutcome;
-                if (damaged || checks.stream().allMatch(c -> c.test(resource))) {
-                    kept.add(new Kept(chunk.get(i), damaged || order == null ? null : order.key(resource)));
+                if (damaged || candidate.decided() || checks.stream().allMatch(c -> c.test(resource))) {
+                    kept.add(new Kept(positions.get(i), candidate.ref(), damaged || order == null ? null : order.key(resource)));
                 }
             }
         }
+        kept.sort(Comparator.comparingInt(Kept::position)); // the index's order
         if (order != null) {
             Comparator<Instant> byDate = order.descending() ? Comparator.reverseOrder() : Comparator.naturalOrder();
             kept.sort(Comparator.comparing(Kept::key, Comparator.nullsLast(byDate))); // stable: ties keep the index's order

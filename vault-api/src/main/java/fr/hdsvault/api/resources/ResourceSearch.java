@@ -49,17 +49,49 @@ public final class ResourceSearch {
      * whatever is written meanwhile.
      */
     public List<VersionRef> search(String type, SearchCriteria criteria, Visibility visibility) {
+        return candidates(type, criteria, visibility).stream().map(Candidate::ref).toList();
+    }
+
+    /** A match of the index, and whether the index alone decided it (else its checks must run on the resource). */
+    public record Candidate(VersionRef ref, boolean decided) {
+    }
+
+    /**
+     * As {@link #search}, each match marked decided when no clause needs a check, or when, for
+     * every checked clause, the resource has one of its decisive tokens ({@link SearchCriteria.Checked}).
+     */
+    public List<Candidate> candidates(String type, SearchCriteria criteria, Visibility visibility) {
         StringBuilder sql = new StringBuilder();
         List<Object> args = new ArrayList<>();
+        List<SearchCriteria.Checked> checks = criteria.clauses().stream().filter(SearchCriteria.Checked.class::isInstance)
+                .map(SearchCriteria.Checked.class::cast).toList();
+        String decided;
+        if (checks.isEmpty()) {
+            decided = "1";
+        } else if (checks.stream().anyMatch(c -> c.decisive() == null)) {
+            decided = "0";
+        } else {
+            List<String> all = new ArrayList<>();
+            for (SearchCriteria.Checked c : checks) {
+                all.add("exists (select 1 from search_token t where t.tenant = c.tenant and t.resource_type = c.resource_type "
+                        + "and t.resource_id = c.resource_id and t.param = ? and t.token in (" + placeholders(c.decisive().anyOf().size())
+                        + "))");
+                args.add(c.decisive().param());
+                args.addAll(c.decisive().anyOf());
+            }
+            decided = "case when " + String.join(" and ", all) + " then 1 else 0 end";
+        }
         // A positive token clause drives the query through the token index; the others are checks on each row.
         SearchCriteria.Tokens driver = criteria.clauses().stream().map(c -> c instanceof SearchCriteria.Checked checked
                 ? checked.candidates() : c).filter(c -> c instanceof SearchCriteria.Tokens t && !t.negated())
                 .map(SearchCriteria.Tokens.class::cast).findFirst().orElse(null);
         if (driver == null) {
-            sql.append("select c.resource_id, c.version_id, c.last_updated from resource_current c where c.tenant = ? and c.resource_type = ?");
+            sql.append("select c.resource_id, c.version_id, c.last_updated, ").append(decided)
+                    .append(" from resource_current c where c.tenant = ? and c.resource_type = ?");
             args.addAll(List.of(tenant, type));
         } else {
-            sql.append("select distinct c.resource_id, c.version_id, c.last_updated from search_token d join resource_current c "
+            sql.append("select distinct c.resource_id, c.version_id, c.last_updated, ").append(decided)
+                    .append(" from search_token d join resource_current c "
                     + "on c.tenant = d.tenant and c.resource_type = d.resource_type and c.resource_id = d.resource_id "
                     + "where d.tenant = ? and d.resource_type = ? and d.param = ? and d.token in (")
                     .append(placeholders(driver.anyOf().size())).append(')');
@@ -76,9 +108,8 @@ public final class ResourceSearch {
         String direction = criteria.newestFirst() ? " desc" : "";
         sql.append(" order by c.last_updated").append(direction).append(", c.resource_id").append(direction)
                 .append(" limit ").append(MAX_MATCHES + 1);
-        List<VersionRef> matches = jdbc.query(sql.toString(),
-                (rs, n) -> new VersionRef(type, rs.getString(1), rs.getLong(2), false, instant(rs.getObject(3, OffsetDateTime.class))),
-                args.toArray());
+        List<Candidate> matches = jdbc.query(sql.toString(), (rs, n) -> new Candidate(new VersionRef(type, rs.getString(1),
+                rs.getLong(2), false, instant(rs.getObject(3, OffsetDateTime.class))), rs.getInt(4) == 1), args.toArray());
         if (matches.size() > MAX_MATCHES) {
             throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
         }

@@ -158,7 +158,7 @@ public final class SearchClauses {
             if (queries.stream().allMatch(StringSearch.Query::decisive)) {
                 clauses.add(candidates);
             } else {
-                clauses.add(new SearchCriteria.Checked(param, candidates, StringSearch.check(fhir, parameters.paths(type, param),
+                clauses.add(new SearchCriteria.Checked(param, candidates, null, StringSearch.check(fhir, parameters.paths(type, param),
                         values.stream().map(StringParam::getValue).toList(), exact)));
             }
         }
@@ -182,8 +182,13 @@ public final class SearchClauses {
                     buckets.addAll(each);
                 }
             }
+            java.util.Set<String> within = new java.util.LinkedHashSet<>();
+            queries.forEach(q -> within.addAll(q.decisive()));
             SearchCriteria.Tokens candidates = anywhere ? null : new SearchCriteria.Tokens(param, tokens.dateQuery(param, buckets), false);
-            clauses.add(new SearchCriteria.Checked(param, candidates, DateSearch.check(fhir, parameters.paths(type, param), queries)));
+            SearchCriteria.Tokens decisive = within.isEmpty() ? null : new SearchCriteria.Tokens(param, tokens.dateQuery(param, within),
+                    false);
+            clauses.add(new SearchCriteria.Checked(param, candidates, decisive, DateSearch.check(fhir, parameters.paths(type, param),
+                    queries)));
         }
     }
 

@@ -46,9 +46,10 @@ public record SearchCriteria(List<Clause> clauses, boolean newestFirst) {
     /**
      * A string or date parameter: the index selects {@code candidates} (every resource when null),
      * then {@code check}, on the decrypted resource, decides. A superset is all a blind index can
-     * give for a long prefix or a date range; the check makes the answer exact.
+     * give for a long prefix or a date range; the check makes the answer exact. A candidate holding
+     * one of the {@code decisive} tokens (none when null) matches for sure, and is not decrypted.
      */
-    public record Checked(String param, Tokens candidates, Predicate<IBaseResource> check) implements Clause {
+    public record Checked(String param, Tokens candidates, Tokens decisive, Predicate<IBaseResource> check) implements Clause {
     }
 
     /**

@@ -138,9 +138,12 @@ public final class VaultResourceProvider implements IResourceProvider {
         List<SearchCriteria.Clause> clauses = this.clauses.clauses("Search", typeName, parameters);
         DecryptedRefinement.DateOrder byDate = this.clauses.dateOrder(typeName, sort);
         SearchCriteria criteria = new SearchCriteria(clauses, byDate == null && newestFirst(sort));
-        List<VersionRef> matches = search.search(typeName, criteria, visibility);
+        List<VersionRef> matches;
         if (!criteria.checks().isEmpty() || byDate != null) {
-            matches = DecryptedRefinement.refine(repository, loaders, matches, criteria.checks(), byDate);
+            matches = DecryptedRefinement.refine(repository, loaders, search.candidates(typeName, criteria, visibility),
+                    criteria.checks(), byDate);
+        } else {
+            matches = search.search(typeName, criteria, visibility);
         }
         return new VaultSearchResults(repository, loaders, matches, count);
     }

@@ -16,7 +16,7 @@ import org.hl7.fhir.r4.model.Period;
 import org.junit.jupiter.api.Test;
 
 /**
- * The date index may only narrow: for every prefix, every span that the check accepts shares a
+ * The date index may only narrow, and decide only what matches: for every prefix, every span that the check accepts shares a
  * bucket with the query's cover, or the index would hide a match. Checked on random spans (dates
  * at every precision, instants, periods, open ends, dates outside 1800-2100) and random queries.
  */
@@ -26,18 +26,25 @@ class DateSearchTest {
     private final Instant now = Instant.parse("2026-12-04T10:00:00Z");
 
     @Test
-    void everyMatchIsAmongTheCandidates() {
+    void everyMatchIsAmongTheCandidatesAndEveryDecidedCandidateMatches() {
         int matched = 0;
         int excluded = 0;
+        int decided = 0;
         for (int q = 0; q < 400; q++) {
             ParamPrefixEnum prefix = ParamPrefixEnum.values()[random.nextInt(ParamPrefixEnum.values().length)];
             DateSearch.Query query = DateSearch.Query.of(new DateParam(prefix, randomDate().getValueAsString()), now);
             Set<String> cover = query.buckets();
+            Set<String> decisive = query.decisive();
             for (int t = 0; t < 200; t++) {
                 DateSearch.Span span = randomSpan();
+                Set<String> within = new HashSet<>(DateSearch.buckets(span));
+                within.retainAll(decisive);
                 if (!query.matches(span)) {
+                    assertThat(within).as("decided without a match: %s %s against [%s, %s)", prefix, query.span(), span.low(),
+                            span.high()).isEmpty();
                     continue;
                 }
+                decided += within.isEmpty() ? 0 : 1;
                 matched++;
                 if (cover == null) {
                     continue;
@@ -51,6 +58,7 @@ class DateSearchTest {
             }
         }
         assertThat(matched).isGreaterThan(10_000);
+        assertThat(decided).as("matches decided by the index alone").isGreaterThan(matched / 4);
         assertThat(excluded).isGreaterThan(100); // the cover is a narrowing, not everything
     }
 
@@ -69,7 +77,10 @@ class DateSearchTest {
         assertThat(query(ParamPrefixEnum.GREATERTHAN, "2100").matches(DateSearch.span(open))).isTrue();
         assertThat(query(ParamPrefixEnum.EQUAL, "2026").matches(DateSearch.span(open))).isFalse();
         assertThat(DateSearch.buckets(DateSearch.span(open))).containsExactly("open");
-        assertThat(DateSearch.buckets(march1962)).containsExactly("1962", "1962-03");
+        assertThat(DateSearch.buckets(march1962)).containsExactly("1962", "1962-03", "in:1962", "in:1962-03");
+        assertThat(query(ParamPrefixEnum.GREATERTHAN_OR_EQUALS, "1962-03-10").decisive()).contains("in:1962-04", "in:1963")
+                .doesNotContain("in:1962-03", "in:1962");
+        assertThat(query(ParamPrefixEnum.NOT_EQUAL, "1962").decisive()).isEmpty();
     }
 
     private DateSearch.Query query(ParamPrefixEnum prefix, String value) {
