@@ -93,7 +93,7 @@ public final class ServeCommand implements Callable<Integer> {
      * second core while Spring starts on the first. The issuer bean waits for it (TokenIssuer.forHome
      * is synchronized); a failure here is met again, and reported, by the bean.
      */
-    private static void createIssuerKeyMeanwhile(VaultHome home) {
+    private static Thread createIssuerKeyMeanwhile(VaultHome home) {
         Thread t = new Thread(() -> {
             try {
                 TokenIssuer.forHome(home);
@@ -103,6 +103,7 @@ public final class ServeCommand implements Callable<Integer> {
         }, "issuer-key");
         t.setDaemon(true);
         t.start();
+        return t;
     }
 
     /** Prepares the data directory and TLS material, then starts the Spring application. */
@@ -124,7 +125,19 @@ public final class ServeCommand implements Callable<Integer> {
     static ConfigurableApplicationContext start(java.nio.file.Path dir, int port, String bind, String indexUrl,
                                                 Map<String, Object> settings, ConfigOptions config) throws Exception {
         VaultHome home = VaultHome.prepare(dir);
-        createIssuerKeyMeanwhile(home);
+        Thread issuerKey = createIssuerKeyMeanwhile(home);
+        try {
+            return run(home, port, bind, indexUrl, settings, config);
+        } catch (Exception | Error e) {
+            // A start that fails before the issuer bean waits for the key must not leave the thread
+            // writing into the data directory the caller may now remove.
+            issuerKey.join();
+            throw e;
+        }
+    }
+
+    private static ConfigurableApplicationContext run(VaultHome home, int port, String bind, String indexUrl,
+                                                      Map<String, Object> settings, ConfigOptions config) throws Exception {
         Map<String, Object> properties = new HashMap<>();
         properties.put("vault.data-dir", home.root().toString());
         properties.put("server.port", port);
