@@ -12,6 +12,7 @@ import fr.hdsvault.api.resources.ResourceSearch;
 import fr.hdsvault.api.resources.SearchClauses;
 import fr.hdsvault.api.index.ParameterIndexer;
 import fr.hdsvault.api.resources.SearchParameters;
+import fr.hdsvault.api.resources.TypeSearch;
 import fr.hdsvault.api.fhir.HonestCapabilityStatement;
 import fr.hdsvault.api.resources.DatabasePaging;
 import fr.hdsvault.api.resources.VaultSearchResults;
@@ -235,16 +236,17 @@ public class VaultApplication {
                                                          @Value("${vault.fhir.search-lifetime:1h}") java.time.Duration searchLifetime) {
         // Links name the public base URL, never what a request's Host or X-Forwarded-* headers claim.
         server.setServerAddressStrategy((context, request) -> proxies.publicBase(request) + "/fhir");
+        TypeSearch searches = new TypeSearch(fhir, repository, search, objectWorkers, access, clauses);
         // Search results are kept between pages in the database, for any node, for the caller that ran the search only.
         DatabasePaging paging = new DatabasePaging(jdbc, new EnvelopeCipher(keyring), TENANT, searchLifetime, Clock.systemUTC())
-                .register(VaultSearchResults.kind(repository, objectWorkers)).register(AuditEventProvider.kind(auditLog));
+                .register(VaultSearchResults.kind(repository, objectWorkers, searches)).register(AuditEventProvider.kind(auditLog));
         paging.setDefaultPageSize(Math.min(20, maxPageSize));
         paging.setMaximumPageSize(maxPageSize);
         server.setPagingProvider(paging);
         List<Object> providers = new ArrayList<>();
         for (String type : fhir.getResourceTypes()) {
             if (!AccessPolicy.AUDIT_EVENT.equals(type)) { // the audit trail serves AuditEvent itself
-                providers.add(new VaultResourceProvider(r4Class(type), type, repository, search, objectWorkers, access, clauses));
+                providers.add(new VaultResourceProvider(r4Class(type), type, repository, search, objectWorkers, access, searches));
             }
         }
         providers.add(new AuditEventProvider(auditLog, access));

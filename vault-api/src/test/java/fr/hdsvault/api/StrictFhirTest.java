@@ -101,8 +101,8 @@ class StrictFhirTest {
     void parametersTheVaultDoesNotEvaluateAreRefusedNeverIgnored() throws Exception {
         for (String query : List.of("_tag:text=x", "_profile:below=http://x", "_has:Observation:patient:code=1", "_text=x",
                 "_content=x", "_list=x", "_filter=name%20eq%20x", "_source=x", "_language=fr", "_lastUpdated:missing=true",
-                "_contained=true", "_include=Observation:patient", "_revinclude=Observation:patient", "name:contains=x", "_query=x",
-                "_type=Patient", "general-practitioner.name=x")) {
+                "_contained=true", "_include=Observation:patient", "_include=*", "_revinclude=Observation:performer", "name:contains=x", "_query=x",
+                "_type=Patient", "general-practitioner.name=x", "organization.partof.name=x")) {
             // _query (a named query) is refused by HAPI itself, which finds no method of that name.
             assertThat(refused(400, "GET", "/fhir/Patient?" + query, null)).as(query)
                     .containsAnyOf("not supported", "does not know how to handle");

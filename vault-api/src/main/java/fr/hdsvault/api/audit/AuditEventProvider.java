@@ -179,7 +179,7 @@ public final class AuditEventProvider implements IResourceProvider {
         }
 
         @Override
-        public CallerBoundResults<Long> rebuild(List<Long> matches, Integer pageSize) {
+        public CallerBoundResults<Long> rebuild(List<Long> matches, Integer pageSize, String header) {
             return new AuditResults(this, matches, pageSize);
         }
     }

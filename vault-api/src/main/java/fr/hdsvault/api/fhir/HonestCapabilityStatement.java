@@ -13,9 +13,10 @@ import org.hl7.fhir.r4.model.Enumerations;
  * from the request, so HAPI lists none: each type's list is written here from
  * {@link SearchParameters}, the list searches accept (a type without a {@code code} element
  * does not offer {@code code}).
- * HAPI also derives {@code _include} and {@code _revinclude} targets from every reference
- * parameter (a 2.4 MB statement listing every type twice); the vault implements neither and
- * refuses them as unknown parameters, so both lists go. The software is the vault, not HAPI.
+ * HAPI also derives {@code _revinclude} targets from every reference parameter of every type
+ * (a 2.4 MB statement); the vault lists what it follows: each type's reference parameters for
+ * {@code _include}, the reference parameters it indexes for {@code _revinclude}. The software
+ * is the vault, not HAPI.
  */
 @Interceptor
 public final class HonestCapabilityStatement {
@@ -57,6 +58,10 @@ public final class HonestCapabilityStatement {
                 resource.getSearchParam().removeIf(p -> parameters.kind(resource.getType(), p.getName()).isEmpty());
                 resource.getSearchInclude().clear();
                 resource.getSearchRevInclude().clear();
+                if (!resource.getType().equals("AuditEvent")) {
+                    parameters.includes(resource.getType()).forEach(resource::addSearchInclude);
+                    parameters.reverseIncludes(resource.getType()).forEach(resource::addSearchRevInclude);
+                }
             }
         }
     }

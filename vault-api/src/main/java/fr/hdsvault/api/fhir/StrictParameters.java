@@ -7,6 +7,7 @@ import ca.uhn.fhir.rest.api.Constants;
 import ca.uhn.fhir.rest.api.RequestTypeEnum;
 import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
+import fr.hdsvault.api.resources.Includes;
 import fr.hdsvault.api.resources.SearchParameters;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +21,7 @@ import java.util.Set;
  * check runs before HAPI picks a method and refuses, with 400 and the parameter's name:
  * <ul>
  *   <li>a parameter the interaction does not take (per {@link SearchParameters} for searches);</li>
- *   <li>a modifier the parameter does not evaluate, a chain, {@code _has};</li>
+ *   <li>a modifier the parameter does not evaluate, a chain the vault cannot follow, {@code _has};</li>
  *   <li>a date prefix the vault does not evaluate ({@code ap}), a {@code :missing} that is not
  *       true or false, an invalid {@code _count}, {@code _total} or {@code _summary}.</li>
  * </ul>
@@ -32,8 +33,9 @@ import java.util.Set;
 public final class StrictParameters {
 
     private static final Set<String> COMMON = Set.of("_format", "_pretty", "_summary", "_elements");
+    /** A page of a stored search: HAPI copies the search's _include values into its links; the stored list holds them. */
     private static final Set<String> PAGING = Set.of(Constants.PARAM_PAGINGACTION, Constants.PARAM_PAGINGOFFSET, "_count",
-            Constants.PARAM_BUNDLETYPE);
+            Constants.PARAM_BUNDLETYPE, "_include", "_include:iterate", "_include:recurse");
     /** History pages: HAPI links a history's next pages by {@code _offset}, not by stored result pages. */
     private static final Set<String> HISTORY = Set.of("_since", "_at", "_count", Constants.PARAM_OFFSET);
     private static final Set<String> EVERYTHING = Set.of("_count");
@@ -115,8 +117,17 @@ public final class StrictParameters {
         if (SearchParameters.RESULT_PARAMETERS.contains(name)) {
             return null;
         }
-        if (base.contains(".")) {
-            return Refusal.unknown("Chained parameters are not supported (" + quoted(base) + ")");
+        if (Includes.isInclude(name)) {
+            return SearchParameters.includable(type) ? null
+                    : Refusal.unknown("Parameter " + quoted(name) + " is not supported for " + type + " searches");
+        }
+        if (name.contains(".")) { // a chain: patient.identifier, subject:Patient.name
+            try {
+                parameters.chain(type, name);
+                return null;
+            } catch (InvalidRequestException e) {
+                return Refusal.unknown(e.getMessage());
+            }
         }
         if (base.equals("_has")) {
             return Refusal.unknown("Search parameter _has is not supported (reverse chaining)");

@@ -24,7 +24,8 @@ public abstract class CallerBoundResults<T> implements IBundleProvider {
 
         T decode(String line);
 
-        CallerBoundResults<T> rebuild(List<T> matches, Integer pageSize);
+        /** @param header what {@link #header()} wrote, or null */
+        CallerBoundResults<T> rebuild(List<T> matches, Integer pageSize, String header);
     }
 
     private final Kind<T> kind;
@@ -49,7 +50,12 @@ public abstract class CallerBoundResults<T> implements IBundleProvider {
         this.offset = Math.max(0, offset);
     }
 
-    /** Loads (fetches, decrypts) these matches, in order. */
+    /** What the list needs besides its matches to serve its pages (one line, no line break), or null. */
+    protected String header() {
+        return null;
+    }
+
+    /** Loads (fetches, decrypts) these matches, in order; a page may add resources after them (a search's includes). */
     protected abstract List<IBaseResource> load(List<T> page);
 
     final String owner() {

@@ -39,6 +39,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 public final class DatabasePaging implements IPagingProvider {
 
+    private static final String HEADER = "#";
     private static final java.util.regex.Pattern UUID_TEXT = java.util.regex.Pattern.compile("[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}");
 
     private final JdbcTemplate jdbc;
@@ -123,18 +124,25 @@ public final class DatabasePaging implements IPagingProvider {
         return rebuild(kind, text, pageSize == null ? null : pageSize.intValue());
     }
 
+    /** A list's text: its header, if any, on a first line starting with '#', then a match a line. */
     private static <T> IBundleProvider rebuild(CallerBoundResults.Kind<T> kind, String text, Integer pageSize) {
         List<T> matches = new ArrayList<>();
+        String header = null;
         for (String line : text.split("\n")) {
-            if (!line.isEmpty()) {
+            if (line.startsWith(HEADER)) {
+                header = line.substring(HEADER.length());
+            } else if (!line.isEmpty()) {
                 matches.add(kind.decode(line));
             }
         }
-        return kind.rebuild(matches, pageSize);
+        return kind.rebuild(matches, pageSize, header);
     }
 
     private static <T> byte[] lines(CallerBoundResults<T> results) {
         StringBuilder text = new StringBuilder();
+        if (results.header() != null) {
+            text.append(HEADER).append(results.header()).append('\n');
+        }
         for (T match : results.matches()) {
             text.append(results.kind().encode(match)).append('\n');
         }

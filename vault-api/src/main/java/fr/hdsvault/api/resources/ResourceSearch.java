@@ -61,6 +61,9 @@ public final class ResourceSearch {
      * every checked clause, the resource has one of its decisive tokens ({@link SearchCriteria.Checked}).
      */
     public List<Candidate> candidates(String type, SearchCriteria criteria, Visibility visibility) {
+        if (criteria.clauses().stream().anyMatch(SearchCriteria::matchesNothing)) {
+            return List.of(); // e.g. a chain whose inner search found nothing
+        }
         StringBuilder sql = new StringBuilder();
         List<Object> args = new ArrayList<>();
         List<SearchCriteria.Checked> checks = criteria.clauses().stream().filter(SearchCriteria.Checked.class::isInstance)
@@ -118,6 +121,9 @@ public final class ResourceSearch {
 
     private static void append(SearchCriteria.Clause clause, StringBuilder sql, List<Object> args) {
         if (clause instanceof SearchCriteria.Ids ids) {
+            if (ids.anyOf().isEmpty()) {
+                return; // none of no id: every row
+            }
             ids.anyOf().forEach(FhirIds::require);
             sql.append(" and c.resource_id ").append(ids.negated() ? "not in (" : "in (").append(placeholders(ids.anyOf().size()))
                     .append(')');
@@ -139,6 +145,9 @@ public final class ResourceSearch {
             }
             sql.append(" and (").append(String.join(" or ", alternatives)).append(')');
         } else if (clause instanceof SearchCriteria.Tokens tokens) {
+            if (tokens.anyOf().isEmpty()) {
+                return; // none of no value: every row
+            }
             sql.append(tokens.negated() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
                     + "t.tenant = c.tenant and t.resource_type = c.resource_type and t.resource_id = c.resource_id and t.param = ? "
                     + "and t.token in (").append(placeholders(tokens.anyOf().size())).append(")")

@@ -44,6 +44,17 @@ public final class SearchClauses {
         void requireReady(String type, String param);
     }
 
+    /**
+     * Runs the inner search of a chain ({@code patient.identifier=X}): the ids of the resources of
+     * {@code targetType} matching {@code param=value} that the caller may see.
+     */
+    public interface Chains {
+        List<String> ids(String targetType, String param, String value);
+    }
+
+    /** The most resources a chain's inner search may name: a broader chain is refused, not truncated. */
+    public static final int MAX_CHAINED = 1000;
+
     private final FhirContext fhir;
     private final SearchParameters parameters;
     private final SearchTokens tokens;
@@ -82,8 +93,22 @@ public final class SearchClauses {
      * the request has them; the result parameters ({@code _count}, {@code _sort}...) are not clauses.
      */
     public List<SearchCriteria.Clause> clauses(String where, String type, Map<String, ? extends List<String>> parametersByName) {
+        return clauses(where, type, parametersByName, null);
+    }
+
+    /** As above; with {@code chains}, a chained parameter one level deep is evaluated, else refused. */
+    public List<SearchCriteria.Clause> clauses(String where, String type, Map<String, ? extends List<String>> parametersByName,
+                                               Chains chains) {
         Map<String, List<QualifiedParamList>> byParameter = new LinkedHashMap<>();
+        List<SearchCriteria.Clause> chained = new ArrayList<>();
         parametersByName.forEach((name, values) -> {
+            if (name.contains(".") && !SearchParameters.RESULT_PARAMETERS.contains(name)) {
+                if (chains == null) {
+                    throw new InvalidRequestException(where + ": chained parameters are not supported here (" + safe(name) + ")");
+                }
+                values.forEach(value -> chained.add(chain(type, name, value, chains)));
+                return;
+            }
             int colon = name.indexOf(':');
             String parameter = colon < 0 ? name : name.substring(0, colon);
             String modifier = colon < 0 ? null : name.substring(colon + 1);
@@ -121,7 +146,26 @@ public final class SearchClauses {
                 case AUDIT -> throw new InvalidRequestException(where + ": AuditEvent is not searched here");
             }
         });
+        clauses.addAll(chained);
         return clauses;
+    }
+
+    /** One chained parameter as a reference clause: the references to what its inner search finds (none: nothing matches). */
+    private SearchCriteria.Clause chain(String type, String name, String value, Chains chains) {
+        SearchParameters.Chain chain = parameters.chain(type, name);
+        if (value.isEmpty()) {
+            throw new InvalidRequestException("Search parameter " + safe(name) + " has no value");
+        }
+        List<String> blind = new ArrayList<>();
+        for (String target : chain.targetTypes()) {
+            List<String> ids = chains.ids(target, chain.inner(), value);
+            if (ids.size() > MAX_CHAINED) {
+                throw new InvalidRequestException("Chained parameter " + safe(name) + " matches more than " + MAX_CHAINED + " " + target
+                        + " resources: narrow it");
+            }
+            ids.forEach(id -> blind.add(tokens.referenceQuery(chain.reference(), target, id)));
+        }
+        return new SearchCriteria.Tokens(chain.reference(), blind, false);
     }
 
     /** A {@code _sort} on one of the type's date parameters ({@code _sort=-date}), or null for any other sort. */

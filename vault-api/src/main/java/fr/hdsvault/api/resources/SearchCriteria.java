@@ -27,6 +27,13 @@ public record SearchCriteria(List<Clause> clauses, boolean newestFirst) {
         return clauses.stream().filter(Checked.class::isInstance).map(c -> ((Checked) c).check()).toList();
     }
 
+    /** Whether a clause can hold for no resource: one of no value. */
+    static boolean matchesNothing(Clause clause) {
+        return clause instanceof Tokens t && !t.negated() && t.anyOf().isEmpty()
+                || clause instanceof Ids ids && !ids.negated() && ids.anyOf().isEmpty()
+                || clause instanceof Checked c && c.candidates() != null && matchesNothing(c.candidates());
+    }
+
     /** {@code _id}: the resource id is one of these, or with {@code negated} none of them. */
     public record Ids(List<String> anyOf, boolean negated) implements Clause {
     }

@@ -2,6 +2,7 @@ package fr.hdsvault.api.resources;
 
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.context.RuntimeResourceDefinition;
+import ca.uhn.fhir.rest.server.exceptions.InvalidRequestException;
 import fr.hdsvault.api.security.AccessPolicy;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +42,10 @@ public final class SearchParameters {
          * ({@link DateSearch}); {@code :missing}.
          */
         DATE(Set.of("missing")),
-        /** patient, subject: blind tokens of {@code Type/id}; {@code :missing} and a {@code :Type} modifier. */
+        /**
+         * patient, subject and the parameters of {@link #REFERENCES}: blind tokens of {@code Type/id};
+         * {@code :missing} and a {@code :Type} modifier; chains one level deep ({@code patient.identifier=}).
+         */
         REFERENCE(Set.of("missing")),
         /** AuditEvent's own parameters (agent, action, outcome, patient, entity, date): no modifier. */
         AUDIT(Set.of());
@@ -101,6 +105,13 @@ public final class SearchParameters {
             Map.entry("Goal", List.of("target-date")),
             Map.entry("DocumentReference", List.of("date", "period")));
 
+    /**
+     * The reference parameters, besides patient and subject, that the vault indexes: what US Core's
+     * {@code _revinclude=Provenance:target} needs (a search by a reference needs its tokens; an
+     * {@code _include} reads the references of the decrypted resources, and needs none).
+     */
+    static final Map<String, List<String>> REFERENCES = Map.of("Provenance", List.of("target"));
+
     /** The common parameters every type has, on its meta. */
     static final Map<String, String> META = Map.of("_tag", "meta.tag", "_security", "meta.security", "_profile", "meta.profile");
 
@@ -125,12 +136,60 @@ public final class SearchParameters {
         if (declared(type, param) == null || def.getSearchParam(param) == null) {
             return List.of();
         }
-        // R4's definitions are FHIRPath, often a union over types ("A.x | B.y") with casts ("A.x.as(dateTime)",
-        // "(A.x as date)"): the element paths of this type are what is kept, the element's type is read from the value.
-        return java.util.Arrays.stream(def.getSearchParam(param).getPath().split("\\|")).map(String::trim)
-                .map(path -> path.replaceAll("^\\((.*)\\)$", "$1").replaceAll(" as [a-zA-Z]+$", "").replaceAll("\\.as\\([a-zA-Z]+\\)$", ""))
-                .filter(path -> path.matches(java.util.regex.Pattern.quote(type) + "(\\.[a-zA-Z]+)+")).map(path -> choices(def, path))
-                .filter(java.util.Objects::nonNull).distinct().toList();
+        return elementPaths(def, type, param).stream().map(ReferencePath::path).distinct().toList();
+    }
+
+    /** An element holding references, and the one type they must name to count ({@code where(resolve() is Patient)}), or null. */
+    public record ReferencePath(String path, String onlyType) {
+    }
+
+    /**
+     * The elements of any reference parameter of {@code type} that R4 defines (what {@code _include}
+     * follows); empty when {@code param} is not one.
+     */
+    public List<ReferencePath> referencePaths(String type, String param) {
+        RuntimeResourceDefinition def = fhir.getResourceDefinition(type);
+        var sp = def.getSearchParam(param);
+        if (sp == null || sp.getParamType() != ca.uhn.fhir.rest.api.RestSearchParameterTypeEnum.REFERENCE) {
+            return List.of();
+        }
+        return elementPaths(def, type, param);
+    }
+
+    /** The types a reference parameter may name (every type when R4 does not restrict it). */
+    public java.util.Set<String> referenceTargets(String type, String param) {
+        if (param.equals("patient")) {
+            return java.util.Set.of("Patient");
+        }
+        var sp = fhir.getResourceDefinition(type).getSearchParam(param);
+        return sp == null || !sp.hasTargets() ? fhir.getResourceTypes() : sp.getTargets();
+    }
+
+    /**
+     * R4's definitions are FHIRPath, often a union over types ("A.x | B.y") with casts ("A.x.as(dateTime)",
+     * "(A.x as date)") or a reference's type ("A.subject.where(resolve() is Patient)"): the element paths of
+     * this type are what is kept, the element's type is read from the value.
+     */
+    private static List<ReferencePath> elementPaths(RuntimeResourceDefinition def, String type, String param) {
+        java.util.regex.Pattern resolveIs = java.util.regex.Pattern.compile("^(.*)\\.where\\(resolve\\(\\) is ([A-Za-z]+)\\)$");
+        List<ReferencePath> out = new java.util.ArrayList<>();
+        for (String part : def.getSearchParam(param).getPath().split("\\|")) {
+            String path = part.trim().replaceAll("^\\((.*)\\)$", "$1").replaceAll(" as [a-zA-Z]+$", "")
+                    .replaceAll("\\.as\\([a-zA-Z]+\\)$", "");
+            String onlyType = null;
+            java.util.regex.Matcher m = resolveIs.matcher(path);
+            if (m.matches()) {
+                path = m.group(1);
+                onlyType = m.group(2);
+            }
+            if (path.matches(java.util.regex.Pattern.quote(type) + "(\\.[a-zA-Z]+)+")) {
+                String terser = choices(def, path);
+                if (terser != null && out.stream().noneMatch(r -> r.path().equals(terser))) {
+                    out.add(new ReferencePath(terser, onlyType));
+                }
+            }
+        }
+        return out;
     }
 
     /** The path as the terser reads it: a choice element is named with "[x]" ("Observation.effective[x]"); null if unknown. */
@@ -168,6 +227,9 @@ public final class SearchParameters {
         if (STRINGS.getOrDefault(type, List.of()).contains(param)) {
             return Kind.STRING;
         }
+        if (REFERENCES.getOrDefault(type, List.of()).contains(param)) {
+            return Kind.REFERENCE;
+        }
         return DATES.getOrDefault(type, List.of()).contains(param) ? Kind.DATE : null;
     }
 
@@ -185,12 +247,12 @@ public final class SearchParameters {
         };
     }
 
-    /** Every token, URI, string and date parameter of {@code type} with its paths: what a write of that type indexes. */
+    /** Every token, URI, string, date and listed reference parameter of {@code type} with its paths: what a write of that type indexes. */
     public Map<String, List<String>> indexedPaths(String type) {
         Map<String, List<String>> out = new java.util.LinkedHashMap<>();
         for (String param : java.util.stream.Stream.of(java.util.stream.Stream.of("identifier", "code"), TOKENS.getOrDefault(type,
                 List.<String>of()).stream(), STRINGS.getOrDefault(type, List.<String>of()).stream(), DATES.getOrDefault(type,
-                List.<String>of()).stream(), META.keySet().stream().sorted()).flatMap(x -> x).toList()) {
+                List.<String>of()).stream(), REFERENCES.getOrDefault(type, List.<String>of()).stream(), META.keySet().stream().sorted()).flatMap(x -> x).toList()) {
             List<String> paths = paths(type, param);
             if (!paths.isEmpty()) {
                 out.put(param, paths);
@@ -228,6 +290,82 @@ public final class SearchParameters {
         return out;
     }
 
+    /** Whether a search of {@code type} takes {@code _include} and {@code _revinclude}: every type but AuditEvent. */
+    public static boolean includable(String type) {
+        return !AccessPolicy.AUDIT_EVENT.equals(type);
+    }
+
+    /** The {@code _include} directives {@code type} offers: each of its R4 reference parameters, as {@code Type:param}. */
+    public List<String> includes(String type) {
+        return fhir.getResourceDefinition(type).getSearchParams().stream()
+                .filter(sp -> sp.getParamType() == ca.uhn.fhir.rest.api.RestSearchParameterTypeEnum.REFERENCE)
+                .map(sp -> type + ":" + sp.getName()).sorted().toList();
+    }
+
+    /**
+     * The {@code _revinclude} directives that may find resources referring to {@code type}: the
+     * reference parameters the vault indexes (their tokens are what a reverse include searches).
+     */
+    public List<String> reverseIncludes(String type) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String source : new java.util.TreeSet<>(fhir.getResourceTypes())) {
+            if (AccessPolicy.AUDIT_EVENT.equals(source)) {
+                continue;
+            }
+            for (String param : java.util.stream.Stream.concat(java.util.stream.Stream.of("patient", "subject"),
+                    REFERENCES.getOrDefault(source, List.of()).stream()).toList()) {
+                if (kind(source, param).orElse(null) == Kind.REFERENCE && referenceTargets(source, param).contains(type)) {
+                    out.add(source + ":" + param);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The reference parameter and type a chain goes through, and the parameter it asks of that type. */
+    public record Chain(String reference, List<String> targetTypes, String inner) {
+    }
+
+    /**
+     * Reads a chained parameter's name, {@code reference[:Type].inner[:modifier]}: a reference
+     * parameter of {@code type} that the vault indexes, and a parameter that each named (or possible)
+     * target type evaluates. Throws 400 saying which part is not supported.
+     */
+    public Chain chain(String type, String name) {
+        int dot = name.indexOf('.');
+        String left = name.substring(0, dot);
+        String inner = name.substring(dot + 1);
+        String reference = left.contains(":") ? left.substring(0, left.indexOf(':')) : left;
+        String typeModifier = left.contains(":") ? left.substring(left.indexOf(':') + 1) : null;
+        if (inner.contains(".")) {
+            throw new InvalidRequestException("Chains of more than one level are not supported (" + safe(name) + ")");
+        }
+        if (kind(type, reference).orElse(null) != Kind.REFERENCE) {
+            throw new InvalidRequestException("Chained parameter " + safe(name) + " is not supported: " + type + " has no reference parameter "
+                    + safe(reference) + " that the vault indexes");
+        }
+        Set<String> possible = referenceTargets(type, reference);
+        if (typeModifier != null && !possible.contains(typeModifier)) {
+            throw new InvalidRequestException("Chained parameter " + safe(name) + ": " + reference + " does not refer to "
+                    + safe(typeModifier));
+        }
+        String innerParam = inner.contains(":") ? inner.substring(0, inner.indexOf(':')) : inner;
+        String innerModifier = inner.contains(":") ? inner.substring(inner.indexOf(':') + 1) : null;
+        List<String> targets = (typeModifier != null ? Set.of(typeModifier) : possible).stream().sorted()
+                .filter(t -> !t.equals("AuditEvent") && kind(t, innerParam).isPresent()
+                        && (innerModifier == null || evaluates(t, innerParam, innerModifier)))
+                .toList();
+        if (targets.isEmpty()) {
+            throw new InvalidRequestException("Chained parameter " + safe(name) + " is not supported: no type " + reference + " refers to has a "
+                    + "search parameter " + safe(inner) + " that the vault evaluates");
+        }
+        if (targets.size() > 1 && typeModifier == null) {
+            throw new InvalidRequestException("Chained parameter " + safe(name) + ": " + reference + " may refer to " + String.join(", ",
+                    targets) + "; name one (" + reference + ":" + targets.get(0) + "." + inner + ")");
+        }
+        return new Chain(reference, targets, inner);
+    }
+
     /** Whether {@code modifier} (without the colon) is evaluated for this parameter. */
     public boolean evaluates(String type, String param, String modifier) {
         Optional<Kind> kind = kind(type, param);
@@ -244,5 +382,10 @@ public final class SearchParameters {
 
     private static boolean has(RuntimeResourceDefinition def, String child) {
         return def.getChildByName(child) != null;
+    }
+
+    /** A parameter or modifier name for a message: the name when it is one, never an arbitrary value. */
+    private static String safe(String name) {
+        return name.matches("[A-Za-z_][A-Za-z0-9_.-]{0,63}") ? name : "(invalid name)";
     }
 }

@@ -20,7 +20,8 @@ import org.hl7.fhir.r4.model.Reference;
  * The search parameters the vault indexes, as blind tokens (docs/formats.md, "Blind index
  * tokens"): {@code identifier}, {@code code} and the other token parameters
  * {@link SearchParameters#indexedPaths} lists (tokens: "system|value" and "value" alone),
- * {@code subject} (reference as "Type/id") and {@code patient} (the patient compartment).
+ * {@code subject} and the other reference parameters it lists (reference as "Type/id") and
+ * {@code patient} (the patient compartment).
  * The database receives HMACs only.
  */
 public final class SearchTokens {
@@ -74,6 +75,17 @@ public final class SearchTokens {
         if (kind == SearchParameters.Kind.DATE) {
             DateSearch.spans(fhir, resource, paths).forEach(span -> DateSearch.buckets(span).forEach(b -> tokens.add(new Token(param,
                     index.dateBucket(param, b)))));
+            return;
+        }
+        if (kind == SearchParameters.Kind.REFERENCE) {
+            for (String path : paths) {
+                for (Reference ref : fhir.newTerser().getValues(resource, path, Reference.class)) {
+                    String typed = typedReference(ref);
+                    if (typed != null) {
+                        tokens.add(new Token(param, index.reference(param, typed)));
+                    }
+                }
+            }
             return;
         }
         for (String path : paths) {

@@ -444,7 +444,8 @@ public final class VaultRepository {
             return "Patient/" + id;
         }
         FhirTerser terser = fhir.newTerser();
-        for (String element : new String[] {"subject", "patient", "beneficiary"}) {
+        // Provenance is in its target patient's compartment, as FHIR's Patient CompartmentDefinition puts it.
+        for (String element : type.equals("Provenance") ? new String[] {"target"} : new String[] {"subject", "patient", "beneficiary"}) {
             if (fhir.getResourceDefinition(type).getChildByName(element) == null) {
                 continue;
             }

@@ -51,17 +51,17 @@ public final class VaultResourceProvider implements IResourceProvider {
     private final ResourceSearch search;
     private final ExecutorService loaders;
     private final AccessPolicy access;
-    private final SearchClauses clauses;
+    private final TypeSearch searches;
 
     public VaultResourceProvider(Class<? extends IBaseResource> type, String typeName, VaultRepository repository,
-                                 ResourceSearch search, ExecutorService loaders, AccessPolicy access, SearchClauses clauses) {
+                                 ResourceSearch search, ExecutorService loaders, AccessPolicy access, TypeSearch searches) {
         this.type = type;
         this.typeName = typeName;
         this.repository = repository;
         this.search = search;
         this.loaders = loaders;
         this.access = access;
-        this.clauses = clauses;
+        this.searches = searches;
     }
 
     @Override
@@ -126,30 +126,20 @@ public final class VaultResourceProvider implements IResourceProvider {
 
     /**
      * Search: the parameters {@link SearchParameters} lists for the type ({@code _id},
-     * {@code _lastUpdated}, the token, URI and reference parameters), with their modifiers and
-     * prefixes; {@code _sort=[-]_lastUpdated}, {@code _count}. Commas are alternatives, repeated
-     * parameters all apply. Which names reach here was checked by fhir.StrictParameters.
+     * {@code _lastUpdated}, token, URI, string, date and reference parameters, chains one level
+     * deep), with their modifiers and prefixes; {@code _sort} by {@code _lastUpdated} or a date
+     * parameter, {@code _count}, {@code _include} and {@code _revinclude} ({@link Includes}).
+     * Commas are alternatives, repeated parameters all apply. Which names reach here was checked
+     * by fhir.StrictParameters.
      */
     @Search(allowUnknownParams = true)
     public IBundleProvider search(RequestDetails request, @Sort SortSpec sort, @Count Integer count) {
         Visibility visibility = access.visibility(typeName, Permission.SEARCH);
         Map<String, List<String>> parameters = new java.util.LinkedHashMap<>();
         request.getParameters().forEach((name, values) -> parameters.put(name, List.of(values)));
-        List<SearchCriteria.Clause> clauses = this.clauses.clauses("Search", typeName, parameters);
-        DecryptedRefinement.DateOrder byDate = this.clauses.dateOrder(typeName, sort);
-        SearchCriteria criteria = new SearchCriteria(clauses, byDate == null && newestFirst(sort));
-        List<VersionRef> matches;
-        if (!criteria.checks().isEmpty() || byDate != null) {
-            matches = DecryptedRefinement.refine(repository, loaders, search.candidates(typeName, criteria, visibility),
-                    criteria.checks(), byDate);
-        } else {
-            matches = search.search(typeName, criteria, visibility);
-        }
-        return new VaultSearchResults(repository, loaders, matches, count);
-    }
-
-    private static boolean newestFirst(SortSpec sort) {
-        return newestFirst(sort, "_lastUpdated");
+        Includes includes = searches.includes(typeName, parameters);
+        List<VersionRef> matches = searches.matches(typeName, TypeSearch.criteria(parameters), sort, visibility);
+        return new VaultSearchResults(repository, loaders, matches, count, 0, searches, includes);
     }
 
     /**

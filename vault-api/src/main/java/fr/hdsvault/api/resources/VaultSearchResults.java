@@ -1,5 +1,7 @@
 package fr.hdsvault.api.resources;
 
+import ca.uhn.fhir.model.api.ResourceMetadataKeyEnum;
+import ca.uhn.fhir.model.valueset.BundleEntrySearchModeEnum;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import org.hl7.fhir.instance.model.api.IBaseResource;
@@ -13,6 +15,9 @@ public final class VaultSearchResults extends CallerBoundResults<VersionRef> {
 
     private final VaultRepository repository;
     private final ExecutorService loaders;
+    /** A search's: the search mode of its entries, and what its includes add; null for a history or $everything. */
+    private final TypeSearch searches;
+    private final Includes includes;
 
     VaultSearchResults(VaultRepository repository, ExecutorService loaders, List<VersionRef> versions, Integer pageSize) {
         this(repository, loaders, versions, pageSize, 0);
@@ -20,18 +25,41 @@ public final class VaultSearchResults extends CallerBoundResults<VersionRef> {
 
     /** A page of a history, from {@code offset} (HAPI links history pages by {@code _offset}). */
     VaultSearchResults(VaultRepository repository, ExecutorService loaders, List<VersionRef> versions, Integer pageSize, int offset) {
-        super(kind(repository, loaders), versions, pageSize, offset);
+        this(repository, loaders, versions, pageSize, offset, null, null);
+    }
+
+    /** The results of a type search, with what its includes add to each page. */
+    VaultSearchResults(VaultRepository repository, ExecutorService loaders, List<VersionRef> versions, Integer pageSize, int offset,
+                       TypeSearch searches, Includes includes) {
+        super(kind(repository, loaders, searches), versions, pageSize, offset);
         this.repository = repository;
         this.loaders = loaders;
+        this.searches = searches;
+        this.includes = includes;
     }
 
     @Override
     protected List<IBaseResource> load(List<VersionRef> page) {
-        return repository.load(page, loaders);
+        List<IBaseResource> loaded = repository.load(page, loaders);
+        if (searches == null) {
+            return loaded;
+        }
+        List<IBaseResource> out = new java.util.ArrayList<>(loaded);
+        out.forEach(r -> ResourceMetadataKeyEnum.ENTRY_SEARCH_MODE.put(r, BundleEntrySearchModeEnum.MATCH));
+        out.addAll(searches.included(includes, loaded));
+        return out;
     }
 
-    /** Versions, written "type id version deleted lastUpdated-millis" (ids and types hold no space). */
-    public static Kind<VersionRef> kind(VaultRepository repository, ExecutorService loaders) {
+    @Override
+    protected String header() {
+        return includes == null ? null : includes.encode();
+    }
+
+    /**
+     * Versions, written "type id version deleted lastUpdated-millis" (ids and types hold no space);
+     * a search's includes in the header.
+     */
+    public static Kind<VersionRef> kind(VaultRepository repository, ExecutorService loaders, TypeSearch searches) {
         return new Kind<>() {
             @Override
             public String name() {
@@ -52,8 +80,9 @@ public final class VaultSearchResults extends CallerBoundResults<VersionRef> {
             }
 
             @Override
-            public CallerBoundResults<VersionRef> rebuild(List<VersionRef> matches, Integer pageSize) {
-                return new VaultSearchResults(repository, loaders, matches, pageSize);
+            public CallerBoundResults<VersionRef> rebuild(List<VersionRef> matches, Integer pageSize, String header) {
+                return header == null ? new VaultSearchResults(repository, loaders, matches, pageSize)
+                        : new VaultSearchResults(repository, loaders, matches, pageSize, 0, searches, Includes.decode(header));
             }
         };
     }
