@@ -14,7 +14,7 @@ VAULT_JAR, HAPI_WAR, SAMPLES = sys.argv[1], sys.argv[2], sys.argv[3]
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 PG = os.environ.get("PEER_DB") == "pg"
 
-# One search per US Core SHALL/SHOULD combination the vault serves; {…} filled per patient.
+# One search per US Core SHALL/SHOULD combination the vault serves, then includes and chains; {…} filled per patient.
 SEARCHES = [
     "Patient?_id={pid}",
     "Patient?identifier={identifier}",
@@ -50,6 +50,12 @@ SEARCHES = [
     "CarePlan?patient={pid}&status=active",
     "CareTeam?patient={pid}&status=active",
     "DocumentReference?patient={pid}",
+    "MedicationRequest?patient={pid}&intent=order&_include=MedicationRequest:medication",
+    "Encounter?patient={pid}&_include=Encounter:practitioner&_include=Encounter:service-provider",
+    "Encounter?patient={pid}&_revinclude=Provenance:target",
+    "Patient?_id={pid}&_revinclude=Condition:patient",
+    "Observation?patient.identifier={identifier}&code=http://loinc.org|8302-2",
+    "Encounter?patient.family={family}&status=finished",
 ]
 
 

@@ -9,7 +9,11 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
@@ -29,6 +33,7 @@ public final class ResourceSearch {
      * from whichever clause is the most selective.
      */
     private static final String PROBE = " offset 0";
+    private static final int TOKENS_CHUNK = 500;
 
     private final JdbcTemplate jdbc;
     private final String tenant;
@@ -59,42 +64,32 @@ public final class ResourceSearch {
     /**
      * As {@link #search}, each match marked decided when no clause needs a check, or when, for
      * every checked clause, the resource has one of its decisive tokens ({@link SearchCriteria.Checked}).
+     *
+     * <p>When a plain token clause (the patient, a code) drives the query, the checked clauses
+     * (strings, dates: tens of bucket tokens each) are not sub-queries of it: the candidates'
+     * own tokens of those parameters are read afterwards by id, a chunk at a time, through the
+     * (type, id, param) index, and compared here. A sub-query with a long list of tokens made H2
+     * read every row of those tokens (every resource of the type dated in those years) per search.
      */
     public List<Candidate> candidates(String type, SearchCriteria criteria, Visibility visibility) {
         if (criteria.clauses().stream().anyMatch(SearchCriteria::matchesNothing)) {
             return List.of(); // e.g. a chain whose inner search found nothing
         }
-        StringBuilder sql = new StringBuilder();
-        List<Object> args = new ArrayList<>();
         List<SearchCriteria.Checked> checks = criteria.clauses().stream().filter(SearchCriteria.Checked.class::isInstance)
                 .map(SearchCriteria.Checked.class::cast).toList();
-        String decided;
-        if (checks.isEmpty()) {
-            decided = "1";
-        } else if (checks.stream().anyMatch(c -> c.decisive() == null)) {
-            decided = "0";
-        } else {
-            List<String> all = new ArrayList<>();
-            for (SearchCriteria.Checked c : checks) {
-                all.add("exists (select 1 from search_token t where t.tenant = c.tenant and t.resource_type = c.resource_type "
-                        + "and t.resource_id = c.resource_id and t.param = ? and t.token in (" + placeholders(c.decisive().anyOf().size())
-                        + "))");
-                args.add(c.decisive().param());
-                args.addAll(c.decisive().anyOf());
-            }
-            decided = "case when " + String.join(" and ", all) + " then 1 else 0 end";
-        }
+        StringBuilder sql = new StringBuilder();
+        List<Object> args = new ArrayList<>();
         // A positive token clause drives the query through the token index; the others are checks on each row.
-        SearchCriteria.Tokens driver = criteria.clauses().stream().map(c -> c instanceof SearchCriteria.Checked checked
-                ? checked.candidates() : c).filter(c -> c instanceof SearchCriteria.Tokens t && !t.negated())
+        SearchCriteria.Tokens plain = criteria.clauses().stream().filter(c -> c instanceof SearchCriteria.Tokens t && !t.negated())
                 .map(SearchCriteria.Tokens.class::cast).findFirst().orElse(null);
+        SearchCriteria.Tokens driver = plain != null ? plain : checks.stream().map(SearchCriteria.Checked::candidates)
+                .filter(java.util.Objects::nonNull).findFirst().orElse(null);
         if (driver == null) {
-            sql.append("select c.resource_id, c.version_id, c.last_updated, ").append(decided)
-                    .append(" from resource_current c where c.tenant = ? and c.resource_type = ?");
+            sql.append("select c.resource_id, c.version_id, c.last_updated from resource_current c where c.tenant = ? "
+                    + "and c.resource_type = ?");
             args.addAll(List.of(tenant, type));
         } else {
-            sql.append("select distinct c.resource_id, c.version_id, c.last_updated, ").append(decided)
-                    .append(" from search_token d join resource_current c "
+            sql.append("select distinct c.resource_id, c.version_id, c.last_updated from search_token d join resource_current c "
                     + "on c.tenant = d.tenant and c.resource_type = d.resource_type and c.resource_id = d.resource_id "
                     + "where d.tenant = ? and d.resource_type = ? and d.param = ? and d.token in (")
                     .append(placeholders(driver.anyOf().size())).append(')');
@@ -103,20 +98,64 @@ public final class ResourceSearch {
         }
         sql.append(" and c.deleted = false");
         args.addAll(restrictTo(visibility, "c.compartment", sql));
+        List<SearchCriteria.Checked> filteredAfter = new ArrayList<>();
         for (SearchCriteria.Clause clause : criteria.clauses()) {
-            if (clause != driver && !(clause instanceof SearchCriteria.Checked checked && checked.candidates() == driver)) {
+            if (clause == driver || clause instanceof SearchCriteria.Checked checked && checked.candidates() == driver) {
+                continue;
+            }
+            if (plain != null && clause instanceof SearchCriteria.Checked checked && checked.candidates() != null) {
+                filteredAfter.add(checked);
+            } else {
                 append(clause, sql, args);
             }
         }
+        // Filtering after the query lets more rows through it than the search may match.
+        int limit = filteredAfter.isEmpty() ? MAX_MATCHES : MAX_MATCHES * 5;
         String direction = criteria.newestFirst() ? " desc" : "";
         sql.append(" order by c.last_updated").append(direction).append(", c.resource_id").append(direction)
-                .append(" limit ").append(MAX_MATCHES + 1);
-        List<Candidate> matches = jdbc.query(sql.toString(), (rs, n) -> new Candidate(new VersionRef(type, rs.getString(1),
-                rs.getLong(2), false, instant(rs.getObject(3, OffsetDateTime.class))), rs.getInt(4) == 1), args.toArray());
-        if (matches.size() > MAX_MATCHES) {
+                .append(" limit ").append(limit + 1);
+        List<VersionRef> rows = jdbc.query(sql.toString(), (rs, n) -> new VersionRef(type, rs.getString(1), rs.getLong(2), false,
+                instant(rs.getObject(3, OffsetDateTime.class))), args.toArray());
+        if (rows.size() > limit) {
             throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
         }
-        return matches;
+        Map<String, Set<String>> tokens = tokensOf(type, checks, rows); // "id param" -> the id's tokens of the param
+        List<Candidate> out = new ArrayList<>();
+        for (VersionRef row : rows) {
+            if (filteredAfter.stream().allMatch(c -> holdsOne(tokens, row.id(), c.candidates()))) {
+                out.add(new Candidate(row, checks.stream().allMatch(c -> c.decisive() != null && holdsOne(tokens, row.id(), c.decisive()))));
+            }
+        }
+        if (out.size() > MAX_MATCHES) {
+            throw new InvalidRequestException("The search matches more than " + MAX_MATCHES + " resources: narrow it");
+        }
+        return out;
+    }
+
+    private static boolean holdsOne(Map<String, Set<String>> tokens, String id, SearchCriteria.Tokens clause) {
+        Set<String> held = tokens.getOrDefault(id + " " + clause.param(), Set.of());
+        return clause.anyOf().stream().anyMatch(held::contains);
+    }
+
+    /** The rows' tokens of the checked clauses' parameters, read by id a chunk at a time; empty when no clause needs them. */
+    private Map<String, Set<String>> tokensOf(String type, List<SearchCriteria.Checked> checks, List<VersionRef> rows) {
+        List<String> params = checks.stream().map(SearchCriteria.Checked::param).distinct().toList();
+        Map<String, Set<String>> out = new HashMap<>();
+        if (params.isEmpty()) {
+            return out;
+        }
+        for (int from = 0; from < rows.size(); from += TOKENS_CHUNK) {
+            List<Object> args = new ArrayList<>(List.of(tenant, type));
+            rows.subList(from, Math.min(rows.size(), from + TOKENS_CHUNK)).forEach(r -> args.add(r.id()));
+            int ids = args.size() - 2;
+            args.addAll(params);
+            jdbc.query("select resource_id, param, token from search_token where tenant = ? and resource_type = ? and resource_id in ("
+                    + placeholders(ids) + ") and param in (" + placeholders(params.size()) + ")",
+                    rs -> {
+                        out.computeIfAbsent(rs.getString(1) + " " + rs.getString(2), k -> new HashSet<>()).add(rs.getString(3));
+                    }, args.toArray());
+        }
+        return out;
     }
 
     private static void append(SearchCriteria.Clause clause, StringBuilder sql, List<Object> args) {
