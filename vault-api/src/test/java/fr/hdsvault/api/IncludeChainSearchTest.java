@@ -53,18 +53,8 @@ class IncludeChainSearchTest {
         assumeTrue(Files.isDirectory(SyntheaTransactionTest.SAMPLES), "no Synthea samples: test skipped");
         vault = new VaultHttps(dir.resolve("vault"));
         client = FhirCrudTest.clientFor(vault);
-        for (Path file : SyntheaTransactionTest.bundles().subList(0, 3)) {
-            Bundle sent = SyntheaTransactionTest.read(file);
-            Bundle response = client.transaction().withBundle(SyntheaTransactionTest.read(file)).execute();
-            for (int i = 0; i < sent.getEntry().size(); i++) {
-                Resource r = sent.getEntry().get(i).getResource();
-                String[] location = response.getEntry().get(i).getResponse().getLocation().split("/");
-                r.setId(location[1]);
-                assigned.put(sent.getEntry().get(i).getFullUrl(), location[0] + "/" + location[1]);
-                loaded.add(r);
-                byKey.put(location[0] + "/" + location[1], r);
-            }
-        }
+        SyntheaTransactionTest.load(client, 3, loaded, assigned);
+        loaded.forEach(r -> byKey.put(key(r), r));
     }
 
     @AfterAll

@@ -75,6 +75,25 @@ class SyntheaTransactionTest {
         }
     }
 
+    /**
+     * Sends the first {@code count} bundles as transactions; adds each resource as sent, under the id
+     * the vault gave it, to {@code loaded}, and each entry's fullUrl with its Type/id to {@code assigned}.
+     */
+    static void load(ca.uhn.fhir.rest.client.api.IGenericClient client, int count, List<org.hl7.fhir.r4.model.Resource> loaded,
+                     java.util.Map<String, String> assigned) throws Exception {
+        for (Path file : bundles().subList(0, count)) {
+            Bundle sent = read(file);
+            Bundle response = client.transaction().withBundle(read(file)).execute();
+            for (int i = 0; i < sent.getEntry().size(); i++) {
+                org.hl7.fhir.r4.model.Resource r = sent.getEntry().get(i).getResource();
+                String[] location = response.getEntry().get(i).getResponse().getLocation().split("/");
+                r.setId(location[1]);
+                assigned.put(sent.getEntry().get(i).getFullUrl(), location[0] + "/" + location[1]);
+                loaded.add(r);
+            }
+        }
+    }
+
     @Test
     @org.junit.jupiter.api.Order(1)
     void everyBundleLoadsAsATransactionAndEveryResourceReadsBackIdentical() throws Exception {

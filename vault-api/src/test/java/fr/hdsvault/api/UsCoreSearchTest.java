@@ -61,17 +61,7 @@ class UsCoreSearchTest {
         assumeTrue(Files.isDirectory(SyntheaTransactionTest.SAMPLES), "no Synthea samples: test skipped");
         vault = new VaultHttps(dir.resolve("vault"));
         client = FhirCrudTest.clientFor(vault);
-        for (Path file : SyntheaTransactionTest.bundles().subList(0, 5)) {
-            Bundle sent = SyntheaTransactionTest.read(file);
-            Bundle response = client.transaction().withBundle(SyntheaTransactionTest.read(file)).execute();
-            for (int i = 0; i < sent.getEntry().size(); i++) {
-                Resource r = sent.getEntry().get(i).getResource();
-                String[] location = response.getEntry().get(i).getResponse().getLocation().split("/");
-                r.setId(location[1]);
-                assigned.put(sent.getEntry().get(i).getFullUrl(), location[0] + "/" + location[1]);
-                loaded.add(r);
-            }
-        }
+        SyntheaTransactionTest.load(client, 5, loaded, assigned);
     }
 
     @AfterAll
