@@ -106,7 +106,7 @@ public final class ResourceSearch {
             if (plain != null && clause instanceof SearchCriteria.Checked checked && checked.candidates() != null) {
                 filteredAfter.add(checked);
             } else {
-                append(clause, sql, args);
+                append(type, clause, sql, args);
             }
         }
         // Filtering after the query lets more rows through it than the search may match.
@@ -158,15 +158,22 @@ public final class ResourceSearch {
         return out;
     }
 
-    private static void append(SearchCriteria.Clause clause, StringBuilder sql, List<Object> args) {
+    private void append(String type, SearchCriteria.Clause clause, StringBuilder sql, List<Object> args) {
         if (clause instanceof SearchCriteria.Ids ids) {
             if (ids.anyOf().isEmpty()) {
                 return; // none of no id: every row
             }
             ids.anyOf().forEach(FhirIds::require);
-            sql.append(" and c.resource_id ").append(ids.negated() ? "not in (" : "in (").append(placeholders(ids.anyOf().size()))
-                    .append(')');
-            args.addAll(ids.anyOf());
+            if (ids.negated()) {
+                sql.append(" and c.resource_id not in (").append(placeholders(ids.anyOf().size())).append(')');
+                args.addAll(ids.anyOf());
+            } else {
+                // Whole keys: H2 probes the primary key once per key, where "resource_id in (...)" after the
+                // tenant and type made it read every resource of the type (an include's targets, _id=a,b).
+                sql.append(" and (c.tenant, c.resource_type, c.resource_id) in (")
+                        .append(String.join(", ", Collections.nCopies(ids.anyOf().size(), "(?, ?, ?)"))).append(')');
+                ids.anyOf().forEach(id -> args.addAll(List.of(tenant, type, id)));
+            }
         } else if (clause instanceof SearchCriteria.Updated updated) {
             List<String> alternatives = new ArrayList<>();
             for (SearchCriteria.Range r : updated.anyOf()) {
@@ -195,7 +202,7 @@ public final class ResourceSearch {
             args.addAll(tokens.anyOf());
         } else if (clause instanceof SearchCriteria.Checked checked) {
             if (checked.candidates() != null) {
-                append(checked.candidates(), sql, args);
+                append(type, checked.candidates(), sql, args);
             }
         } else if (clause instanceof SearchCriteria.Missing missing) {
             sql.append(missing.missing() ? " and not exists" : " and exists").append(" (select 1 from search_token t where "
@@ -309,7 +316,7 @@ public final class ResourceSearch {
             List<String> alternatives = new ArrayList<>();
             for (SearchCriteria criteria : anyOf) {
                 StringBuilder each = new StringBuilder("1 = 1");
-                criteria.clauses().forEach(clause -> append(clause, each, args));
+                criteria.clauses().forEach(clause -> append(type, clause, each, args));
                 alternatives.add("(" + each + ")");
             }
             sql.append(" and (").append(String.join(" or ", alternatives)).append(')');
