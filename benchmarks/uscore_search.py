@@ -5,7 +5,9 @@ bundles, ingested once), same client. For each search: the p50 and p99 latency o
 page, over every patient of the load, in a random order, with one client.
 
 Usage: uscore_search.py VAULT_JAR HAPI_WAR SAMPLES_DIR [rounds]
-       (PEER_DB=pg puts both servers on the local PostgreSQL, as peer.py does)
+       (PEER_DB=pg puts both servers on the local PostgreSQL, as peer.py does;
+        ONLY=REGEX keeps the searches it matches, VAULT_ONLY=1 skips HAPI, VAULT_JAVA_OPTS adds JVM
+        options such as a JFR recording: for finding where a search spends its time, not for figures)
 Prints one JSON line per server, then a table of p50/p99 and the vault/HAPI p50 ratio.
 The figures go into docs/performance.md, "US Core searches against HAPI"."""
 import gzip, http.client, json, os, random, shutil, socket, ssl, subprocess, sys, tempfile, time, urllib.parse
@@ -13,6 +15,7 @@ import gzip, http.client, json, os, random, shutil, socket, ssl, subprocess, sys
 VAULT_JAR, HAPI_WAR, SAMPLES = sys.argv[1], sys.argv[2], sys.argv[3]
 ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 PG = os.environ.get("PEER_DB") == "pg"
+VAULT_ONLY = os.environ.get("VAULT_ONLY") == "1"
 
 # One search per US Core SHALL/SHOULD combination the vault serves, then includes and chains; {…} filled per patient.
 SEARCHES = [
@@ -57,6 +60,9 @@ SEARCHES = [
     "Observation?patient.identifier={identifier}&code=http://loinc.org|8302-2",
     "Encounter?patient.family={family}&status=finished",
 ]
+if os.environ.get("ONLY"):
+    import re
+    SEARCHES = [s for s in SEARCHES if re.search(os.environ["ONLY"], s)]
 
 
 def fresh_db(name):
@@ -167,7 +173,7 @@ def wait_ready(proc, probe, timeout):
 
 def run_vault():
     d = tempfile.mkdtemp(prefix="uscore-vault-"); port = free_port(); log = open(d + ".log", "w")
-    args = ["java", "-jar", VAULT_JAR, "serve", "--data-dir", d, "--port", str(port)]
+    args = ["java"] + os.environ.get("VAULT_JAVA_OPTS", "").split() + ["-jar", VAULT_JAR, "serve", "--data-dir", d, "--port", str(port)]
     env = dict(os.environ)
     if PG:
         args += ["--index-url", fresh_db("uscore_vault")]; env["VAULT_INDEX_USER"] = "postgres"
@@ -208,6 +214,8 @@ def run_hapi():
 
 print("database: " + ("PostgreSQL" if PG else "embedded H2"), flush=True)
 v = run_vault(); print(json.dumps(v), flush=True)
+if VAULT_ONLY:
+    sys.exit(0)
 h = run_hapi(); print(json.dumps(h), flush=True)
 print("| search | vault p50 / p99 (ms) | HAPI p50 / p99 (ms) | p50 vault/HAPI | first-page entries vault / HAPI |")
 print("|---|---|---|---|---|")
