@@ -37,7 +37,7 @@ import fr.hdsvault.api.storage.StoresProperties;
 import fr.hdsvault.api.storage.VaultStores;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import fr.hdsvault.api.index.IndexDurability;
-import fr.hdsvault.api.index.IndexStatistics;
+import fr.hdsvault.api.index.IndexMaintenance;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.resources.RecordObjects;
 import fr.hdsvault.api.resources.VaultRepository;
@@ -140,10 +140,10 @@ public class VaultApplication {
         return durability;
     }
 
-    /** PostgreSQL's planner statistics of the index tables, kept fresh by the vault itself (autovacuum may be off). */
+    /** PostgreSQL's index tables analyzed, and vacuumed where autovacuum is off, by the vault itself. */
     @Bean(destroyMethod = "close")
-    IndexStatistics indexStatistics(javax.sql.DataSource dataSource) {
-        return IndexStatistics.start(dataSource);
+    IndexMaintenance indexMaintenance(javax.sql.DataSource dataSource) {
+        return IndexMaintenance.start(dataSource);
     }
 
     @Bean

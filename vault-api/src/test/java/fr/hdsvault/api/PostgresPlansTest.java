@@ -3,7 +3,7 @@ package fr.hdsvault.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import fr.hdsvault.api.index.IndexDatabases;
-import fr.hdsvault.api.index.IndexStatistics;
+import fr.hdsvault.api.index.IndexMaintenance;
 import fr.hdsvault.api.index.SqlCapture;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -36,7 +36,7 @@ import tools.jackson.databind.json.JsonMapper;
  * recorded statement:
  * <ul>
  *   <li>on stale statistics (gathered when the index was small, as between two analyses), and</li>
- *   <li>on fresh statistics, after {@link IndexStatistics} found the grown tables and analyzed them.</li>
+ *   <li>on fresh statistics, after {@link IndexMaintenance} found the grown tables and analyzed them.</li>
  * </ul>
  * A plan fails when it scans a whole vault table or throws away more than a few thousand rows
  * in filters (a nested loop over a whole table: what made {@code Observation?patient=} take
@@ -88,7 +88,7 @@ class PostgresPlansTest {
                 assertThat(neverAnalyzed(c)).as("tables never analyzed after the small run").contains("resource_current", "audit_event");
                 // Statistics gathered when the index held a tenth of what it will: stale, as between two analyses.
                 grow(c, 1, CLONES / 10);
-                IndexStatistics.analyzeAll(db);
+                IndexMaintenance.analyzeAll(db);
                 Object earlierAnalysis = lastAnalyzed(c, "search_token");
                 long resources = grow(c, CLONES / 10 + 1, CLONES);
                 assertThat(resources).isGreaterThanOrEqualTo(50_000);
@@ -100,7 +100,7 @@ class PostgresPlansTest {
                 long deadline = System.nanoTime() + 20_000_000_000L;
                 while (earlierAnalysis.equals(lastAnalyzed(c, "search_token")) && System.nanoTime() < deadline) {
                     Thread.sleep(500);
-                    IndexStatistics.start(db).close();
+                    IndexMaintenance.start(db).close();
                 }
                 assertThat(lastAnalyzed(c, "search_token")).as("the vault's check analyzed the grown tables").isNotEqualTo(earlierAnalysis);
                 List<String> fresh = violations(c, statements);

@@ -9,7 +9,7 @@ import fr.hdsvault.api.audit.AuditKeys;
 import fr.hdsvault.api.audit.AuditCheckpoints;
 import fr.hdsvault.api.audit.AuditVerifier;
 import fr.hdsvault.api.home.VaultHome;
-import fr.hdsvault.api.index.IndexStatistics;
+import fr.hdsvault.api.index.IndexMaintenance;
 import fr.hdsvault.api.index.JdbcKekRegistry;
 import fr.hdsvault.api.lifecycle.CompartmentErasure;
 import fr.hdsvault.backup.BackupException;
@@ -381,7 +381,7 @@ public final class VaultRestore {
             }
         }
         Flyway.configure().dataSource(db).locations("classpath:db/migration").load().migrate();
-        IndexStatistics.analyzeAll(db); // a bulk load: without statistics, PostgreSQL would plan the first queries blind
+        IndexMaintenance.analyzeAll(db); // a bulk load: without statistics, PostgreSQL would plan the first queries blind
         return rows;
     }
 
