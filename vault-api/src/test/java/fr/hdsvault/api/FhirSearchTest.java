@@ -184,6 +184,37 @@ class FhirSearchTest {
     }
 
     @Test
+    void aReferenceIsFoundByTheIdentifierItCarriesAndNeverNamesAPatientByIdentifierAlone() {
+        // Scoped to a patient of its own: other tests count Alice's and Bob's observations.
+        String carol = create(patient("Carol", "2840575000003"));
+        Observation carried = observation(carol, "29463-7", "body weight");
+        carried.getSubject().setIdentifier(new org.hl7.fhir.r4.model.Identifier().setSystem("urn:oid:1.2.250.1.213.1.4.8")
+                .setValue("2840575000003"));
+        String weight = create(carried);
+        assertThat(ids(search("Observation?patient:identifier=urn:oid:1.2.250.1.213.1.4.8|2840575000003"))).containsExactly(weight);
+        assertThat(ids(search("Observation?subject:identifier=2840575000003"))).containsExactly(weight);
+        assertThat(ids(search("Observation?subject:identifier=2840575000003&code=29463-7"))).containsExactly(weight);
+        assertThat(search("Observation?patient:identifier=urn:oid:9.9|2840575000003").getEntry()).isEmpty();
+        assertThat(search("Observation?patient:identifier=1840575000002").getEntry()).as("Bob's references carry none").isEmpty();
+        // A parameter that is not a reference has no :identifier.
+        assertThatThrownBy(() -> search("Observation?code:identifier=2840575000003")).isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining(":identifier");
+
+        // Named by identifier only, the record would have no patient compartment: readable by every patient token. Refused, not stored.
+        Observation logical = observation(carol, "29463-7", "body weight");
+        logical.setSubject(new Reference().setIdentifier(new org.hl7.fhir.r4.model.Identifier().setSystem("urn:oid:1.2.250.1.213.1.4.8")
+                .setValue("2840575000003")));
+        assertThatThrownBy(() -> create(logical)).isInstanceOf(ca.uhn.fhir.rest.server.exceptions.UnprocessableEntityException.class)
+                .hasMessageContaining("Observation.subject names a patient by identifier only").hasMessageNotContaining("2840575000003");
+        assertThat(ids(search("Observation?subject:identifier=2840575000003"))).containsExactly(weight);
+        // Another kind of subject, named by identifier with its type, is no patient's: it is stored.
+        Observation device = observation(carol, "29463-7", "body weight");
+        device.setSubject(new Reference().setType("Device").setIdentifier(new org.hl7.fhir.r4.model.Identifier().setValue("scale-1")));
+        String onDevice = create(device);
+        assertThat(ids(search("Observation?subject:identifier=scale-1"))).containsExactly(onDevice);
+    }
+
+    @Test
     void theCapabilityStatementListsWhatEachTypeReallySupports() {
         org.hl7.fhir.r4.model.CapabilityStatement cs = client.capabilities()
                 .ofType(org.hl7.fhir.r4.model.CapabilityStatement.class).execute();

@@ -287,7 +287,7 @@ class HostileInputTest {
                 "_total=%s", "_summary=%s", "_contained=%s", "_elements=%s&_text=1", "_getpages=%s", "_at=%s")) {
             add.accept("query " + q, m -> get("/fhir/Patient?" + q.replace("%s", m)));
         }
-        for (String q : List.of("patient=%s/1", "subject=%s", "subject:identifier=%s", "patient:%s=1", "patient:missing=%s",
+        for (String q : List.of("patient=%s/1", "subject=%s", "code:identifier=%s", "subject:identifier=", "patient:%s=1", "patient:missing=%s",
                 "code:below=%s", "code:in=%s", "code=", "patient.name.family=%s", "patient.%s=1", "_include=Observation:%s",
                 "_revinclude=Provenance:%s", "_include=*&m=%s", "_id=%s%%21")) {
             add.accept("observation query " + q, m -> get("/fhir/Observation?" + q.replace("%s", m)));

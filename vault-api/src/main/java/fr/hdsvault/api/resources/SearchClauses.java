@@ -115,6 +115,11 @@ public final class SearchClauses {
             if (SearchParameters.RESULT_PARAMETERS.contains(parameter)) {
                 return;
             }
+            if ("identifier".equals(modifier) && parameters.evaluates(type, parameter, modifier)) {
+                // patient:identifier=system|value: a token search of the identifiers the references carry.
+                parameter = SearchParameters.identifierOf(parameter);
+                modifier = null;
+            }
             if (parameters.kind(type, parameter).isEmpty()) {
                 throw new InvalidRequestException(where + ": " + type + " has no search parameter " + safe(parameter)
                         + " that the vault evaluates");

@@ -44,7 +44,9 @@ public final class SearchParameters {
         DATE(Set.of("missing")),
         /**
          * patient, subject and the parameters of {@link #REFERENCES}: blind tokens of {@code Type/id};
-         * {@code :missing} and a {@code :Type} modifier; chains one level deep ({@code patient.identifier=}).
+         * {@code :missing}, a {@code :Type} modifier, {@code :identifier} (the reference's own
+         * identifier, a token parameter of its own: {@link #identifierOf}); chains one level deep
+         * ({@code patient.identifier=}).
          */
         REFERENCE(Set.of("missing")),
         /** AuditEvent's own parameters (agent, action, outcome, patient, entity, date): no modifier. */
@@ -112,6 +114,11 @@ public final class SearchParameters {
      */
     static final Map<String, List<String>> REFERENCES = Map.of("Provenance", List.of("target"));
 
+    /** The name under which the identifiers a reference parameter's references carry are indexed, as a token parameter. */
+    public static String identifierOf(String referenceParam) {
+        return referenceParam + ":identifier";
+    }
+
     /** The common parameters every type has, on its meta. */
     static final Map<String, String> META = Map.of("_tag", "meta.tag", "_security", "meta.security", "_profile", "meta.profile");
 
@@ -132,6 +139,11 @@ public final class SearchParameters {
         }
         if ((param.equals("identifier") || param.equals("code")) && has(def, param)) {
             return List.of(type + "." + param);
+        }
+        if (param.endsWith(":identifier")) {
+            String reference = param.substring(0, param.length() - ":identifier".length());
+            return kind(type, reference).orElse(null) != Kind.REFERENCE ? List.of()
+                    : referencePaths(type, reference).stream().map(r -> r.path() + ".identifier").distinct().toList();
         }
         if (declared(type, param) == null || def.getSearchParam(param) == null) {
             return List.of();
@@ -258,6 +270,13 @@ public final class SearchParameters {
                 out.put(param, paths);
             }
         }
+        for (String reference : java.util.stream.Stream.concat(java.util.stream.Stream.of("patient", "subject"),
+                REFERENCES.getOrDefault(type, List.of()).stream()).toList()) {
+            List<String> paths = paths(type, identifierOf(reference));
+            if (!paths.isEmpty()) {
+                out.put(identifierOf(reference), paths);
+            }
+        }
         return out;
     }
 
@@ -265,6 +284,9 @@ public final class SearchParameters {
     public Optional<Kind> kind(String type, String param) {
         if (AccessPolicy.AUDIT_EVENT.equals(type)) {
             return Optional.ofNullable(AUDIT_EVENT.get(param));
+        }
+        if (param.endsWith(":identifier")) { // a reference's identifiers, indexed as a token parameter
+            return paths(type, param).isEmpty() ? Optional.empty() : Optional.of(Kind.TOKEN);
         }
         RuntimeResourceDefinition def = fhir.getResourceDefinition(type);
         return Optional.ofNullable(switch (param) {
@@ -284,7 +306,7 @@ public final class SearchParameters {
     public Map<String, Kind> all(String type) {
         Map<String, Kind> out = new java.util.LinkedHashMap<>();
         for (String param : java.util.stream.Stream.concat(java.util.stream.Stream.of("_id", "_lastUpdated", "patient", "subject"),
-                indexedPaths(type).keySet().stream()).toList()) {
+                indexedPaths(type).keySet().stream().filter(p -> !p.contains(":"))).toList()) { // x:identifier is a modifier of x
             kind(type, param).ifPresent(k -> out.put(param, k));
         }
         return out;
@@ -374,6 +396,9 @@ public final class SearchParameters {
         }
         if (kind.get().modifiers.contains(modifier)) {
             return true;
+        }
+        if (modifier.equals("identifier")) {
+            return kind.get() == Kind.REFERENCE && kind(type, identifierOf(param)).isPresent();
         }
         // A reference parameter's type modifier (subject:Patient=123); patient refers to Patients only.
         return kind.get() == Kind.REFERENCE && fhir.getResourceTypes().contains(modifier)

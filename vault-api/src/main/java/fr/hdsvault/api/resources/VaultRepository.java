@@ -7,6 +7,7 @@ import ca.uhn.fhir.rest.server.exceptions.PreconditionFailedException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
 import ca.uhn.fhir.rest.server.exceptions.ResourceVersionConflictException;
+import ca.uhn.fhir.rest.server.exceptions.UnprocessableEntityException;
 import ca.uhn.fhir.util.FhirTerser;
 import fr.hdsvault.api.fhir.BundleEntries;
 import fr.hdsvault.api.metrics.IntegrityFailures;
@@ -322,7 +323,7 @@ public final class VaultRepository {
         IAnyResource any = (IAnyResource) resource;
         any.getMeta().setVersionId(String.valueOf(version));
         any.getMeta().setLastUpdated(Date.from(lastUpdated));
-        String compartment = compartmentOf(type, id, resource);
+        String compartment = compartmentToWrite(type, id, resource);
         if (!visibility.canWrite(compartment)) {
             throw new ForbiddenOperationException("This token may only write resources of its own patient's compartment");
         }
@@ -440,6 +441,18 @@ public final class VaultRepository {
 
     /** The patient compartment a resource belongs to: the Patient itself, or its subject/patient reference. */
     public String compartmentOf(String type, String id, IBaseResource resource) {
+        return compartment(type, id, resource, false);
+    }
+
+    /**
+     * As {@link #compartmentOf}, refusing (422) a patient named by identifier only: such a record
+     * would fall in the shared compartment, readable by every patient's token.
+     */
+    private String compartmentToWrite(String type, String id, IBaseResource resource) {
+        return compartment(type, id, resource, true);
+    }
+
+    private String compartment(String type, String id, IBaseResource resource, boolean refuseLogical) {
         if (type.equals("Patient")) {
             return "Patient/" + id;
         }
@@ -454,6 +467,11 @@ public final class VaultRepository {
                         && "Patient".equals(ref.getReferenceElement().getResourceType())
                         && ref.getReferenceElement().getIdPart() != null) {
                     return "Patient/" + ref.getReferenceElement().getIdPart();
+                }
+                if (refuseLogical && value instanceof org.hl7.fhir.r4.model.Reference ref && !ref.hasReference() && ref.hasIdentifier()
+                        && (!ref.hasType() || ref.getType().equals("Patient") || ref.getType().endsWith("/Patient"))) {
+                    throw new UnprocessableEntityException(type + "." + element + " names a patient by identifier only: the vault files "
+                            + "each record in its patient's compartment, which needs the literal reference (Patient/[id]) as well");
                 }
             }
         }
