@@ -99,6 +99,9 @@ class PostgresRestartTest {
             }
             assertThat(wrong).as("answers other than 201, or 503 with an OperationOutcome").isEmpty();
             assertThat(statuses).as("statuses").containsKey(503);
+            // The connections made after the restart have the vault's session settings too (index.PostgresSessions).
+            assertThat(vault.context.getBean(org.springframework.jdbc.core.JdbcTemplate.class)
+                    .queryForObject("show plan_cache_mode", String.class)).isEqualTo("force_custom_plan");
 
             String auditor = TestTokens.ofVault(home).sign("aud-restart", "auditor", null, null);
             for (String id : acknowledged) {

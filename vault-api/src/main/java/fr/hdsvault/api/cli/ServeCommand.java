@@ -167,10 +167,6 @@ public final class ServeCommand implements Callable<Integer> {
             properties.put("spring.datasource.url", indexUrl);
             properties.put("spring.datasource.username", System.getenv().getOrDefault("VAULT_INDEX_USER", ""));
             properties.put("spring.datasource.password", System.getenv().getOrDefault("VAULT_INDEX_PASSWORD", ""));
-            if (indexUrl.startsWith("jdbc:postgresql:")) {
-                // A batch of inserts (a bundle's index rows) as one multi-row statement, not one per row.
-                properties.put("spring.datasource.hikari.data-source-properties.reWriteBatchedInserts", "true");
-            }
         }
         properties.putAll(settings);
         SpringApplication app = new SpringApplication(VaultApplication.class);
@@ -181,6 +177,13 @@ public final class ServeCommand implements Callable<Integer> {
         if (config != null) {
             app.addInitializers(context -> config.applyTo(context.getEnvironment(), home.root()));
         }
+        // After the configuration file: however the index URL was given, a PostgreSQL index gets the vault's session settings.
+        app.addInitializers(context -> {
+            if (context.getEnvironment().getProperty("spring.datasource.url", "").startsWith("jdbc:postgresql:")) {
+                context.getEnvironment().getPropertySources().addLast(new org.springframework.core.env.MapPropertySource(
+                        "postgres-sessions", Map.copyOf(fr.hdsvault.api.index.PostgresSessions.SPRING_PROPERTIES)));
+            }
+        });
         return app.run();
     }
 }
