@@ -114,9 +114,11 @@ public final class SearchParameters {
      */
     static final Map<String, List<String>> REFERENCES = Map.of("Provenance", List.of("target"));
 
+    private static final String IDENTIFIER = ":identifier";
+
     /** The name under which the identifiers a reference parameter's references carry are indexed, as a token parameter. */
     public static String identifierOf(String referenceParam) {
-        return referenceParam + ":identifier";
+        return referenceParam + IDENTIFIER;
     }
 
     /** The common parameters every type has, on its meta. */
@@ -140,8 +142,8 @@ public final class SearchParameters {
         if ((param.equals("identifier") || param.equals("code")) && has(def, param)) {
             return List.of(type + "." + param);
         }
-        if (param.endsWith(":identifier")) {
-            String reference = param.substring(0, param.length() - ":identifier".length());
+        if (param.endsWith(IDENTIFIER)) {
+            String reference = param.substring(0, param.length() - IDENTIFIER.length());
             return kind(type, reference).orElse(null) != Kind.REFERENCE ? List.of()
                     : referencePaths(type, reference).stream().map(r -> r.path() + ".identifier").distinct().toList();
         }
@@ -285,7 +287,7 @@ public final class SearchParameters {
         if (AccessPolicy.AUDIT_EVENT.equals(type)) {
             return Optional.ofNullable(AUDIT_EVENT.get(param));
         }
-        if (param.endsWith(":identifier")) { // a reference's identifiers, indexed as a token parameter
+        if (param.endsWith(IDENTIFIER)) { // a reference's identifiers, indexed as a token parameter
             return paths(type, param).isEmpty() ? Optional.empty() : Optional.of(Kind.TOKEN);
         }
         RuntimeResourceDefinition def = fhir.getResourceDefinition(type);
