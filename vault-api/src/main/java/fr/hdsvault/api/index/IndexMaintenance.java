@@ -20,8 +20,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * the (tenant, type, ...) keys into "one row": the planner then joins through the wrong index
  * and a search that takes milliseconds takes minutes (78 s per {@code Observation?patient=}
  * after loading the Synthea set twice). A table never vacuumed has no visibility map: every
- * index-only scan fetches each row from the heap as well (an Observation search by category,
- * 35 ms a request after a load, 7.3 ms once vacuumed). PostgreSQL's autovacuum does both on its
+ * index-only scan fetches each row from the heap as well, and dead rows pile up. PostgreSQL's autovacuum does both on its
  * own, but it can be off (it is on these machines) or lag behind a bulk load; so the vault
  * checks its own tables, at start, after a restore, and every {@link #CHECK_EVERY}:
  * <ul>
