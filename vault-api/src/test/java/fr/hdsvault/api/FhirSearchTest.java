@@ -223,6 +223,14 @@ class FhirSearchTest {
                 .getSearchParam().stream().map(p -> p.getName()).toList();
         assertThat(params.apply("Patient")).contains("_id", "_lastUpdated", "identifier").doesNotContain("code", "subject", "patient");
         assertThat(params.apply("Observation")).contains("code", "subject", "patient", "identifier");
+        // R4 has no field for modifiers: each parameter's documentation names those it evaluates.
+        java.util.function.BiFunction<String, String, String> doc = (type, name) -> cs.getRestFirstRep().getResource().stream()
+                .filter(r -> r.getType().equals(type)).findFirst().orElseThrow().getSearchParam().stream()
+                .filter(p -> p.getName().equals(name)).findFirst().orElseThrow().getDocumentation();
+        assertThat(doc.apply("Observation", "patient")).isEqualTo("Modifiers: :missing, :identifier, :Patient.");
+        assertThat(doc.apply("Observation", "code")).isEqualTo("Modifiers: :missing, :not.");
+        assertThat(doc.apply("Patient", "name")).isEqualTo("Modifiers: :exact, :missing.");
+        assertThat(doc.apply("Patient", "_lastUpdated")).isEqualTo("No modifier.");
         assertThatThrownBy(() -> search("Patient?code=8867-4")).isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("not supported for Patient");
         // What _include and _revinclude follow is listed per type (IncludeChainSearchTest follows them).

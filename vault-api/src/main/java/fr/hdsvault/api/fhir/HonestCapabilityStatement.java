@@ -4,6 +4,7 @@ import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
 import fr.hdsvault.api.resources.SearchParameters;
+import java.util.List;
 import org.hl7.fhir.instance.model.api.IBaseConformance;
 import org.hl7.fhir.r4.model.CapabilityStatement;
 import org.hl7.fhir.r4.model.Enumerations;
@@ -53,7 +54,7 @@ public final class HonestCapabilityStatement {
                                 case URI -> Enumerations.SearchParamType.URI;
                                 case REFERENCE -> Enumerations.SearchParamType.REFERENCE;
                                 case AUDIT -> throw new IllegalStateException("AuditEvent's are its provider's");
-                            }));
+                            }).setDocumentation(modifiers(resource.getType(), name)));
                 }
                 resource.getSearchParam().removeIf(p -> parameters.kind(resource.getType(), p.getName()).isEmpty());
                 resource.getSearchInclude().clear();
@@ -64,6 +65,12 @@ public final class HonestCapabilityStatement {
                 }
             }
         }
+    }
+
+    /** R4's searchParam has no field for modifiers: they are named in its documentation. */
+    private String modifiers(String type, String param) {
+        List<String> modifiers = parameters.modifiers(type, param);
+        return modifiers.isEmpty() ? "No modifier." : "Modifiers: :" + String.join(", :", modifiers) + ".";
     }
 
     private static String versionOrDevelopment() {

@@ -390,6 +390,25 @@ public final class SearchParameters {
         return new Chain(reference, targets, inner);
     }
 
+    /**
+     * The modifiers evaluated for a parameter of {@code type}, without their colon, as the
+     * CapabilityStatement documents them ({@code [type]}: a reference's type, {@code subject:Patient=}).
+     */
+    public List<String> modifiers(String type, String param) {
+        Kind kind = kind(type, param).orElse(null);
+        if (kind == null) {
+            return List.of();
+        }
+        List<String> out = new java.util.ArrayList<>(new java.util.TreeSet<>(kind.modifiers));
+        if (evaluates(type, param, "identifier")) {
+            out.add("identifier");
+        }
+        if (kind == Kind.REFERENCE) {
+            out.add(param.equals("patient") ? "Patient" : "[type]");
+        }
+        return out;
+    }
+
     /** Whether {@code modifier} (without the colon) is evaluated for this parameter. */
     public boolean evaluates(String type, String param, String modifier) {
         Optional<Kind> kind = kind(type, param);
