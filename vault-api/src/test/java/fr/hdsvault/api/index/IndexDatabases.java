@@ -32,6 +32,15 @@ public final class IndexDatabases {
         }
     }
 
+    /** Skips the calling test where PostgreSQL does not answer; in CI, where it must, fails it instead. */
+    public static void assumePostgres() {
+        String why = postgresUnavailable();
+        if (why != null && "true".equals(System.getenv("CI"))) {
+            throw new IllegalStateException("CI must run the PostgreSQL tests: " + why);
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(why == null, () -> why + ": PostgreSQL tests skipped");
+    }
+
     private static final java.util.List<String> CREATED_SCHEMAS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public static DataSource postgres() {

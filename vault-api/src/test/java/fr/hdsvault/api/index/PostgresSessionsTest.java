@@ -10,7 +10,6 @@ import fr.hdsvault.api.security.Visibility;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -29,11 +28,7 @@ class PostgresSessionsTest {
 
     @BeforeAll
     static void postgres() {
-        String why = IndexDatabases.postgresUnavailable();
-        if (why != null && "true".equals(System.getenv("CI"))) {
-            throw new IllegalStateException("CI must run the PostgreSQL tests: " + why);
-        }
-        Assumptions.assumeTrue(why == null, () -> why + ": PostgreSQL tests skipped");
+        IndexDatabases.assumePostgres();
     }
 
     @AfterAll
