@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
@@ -14,19 +13,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * whatever the server's setting), analyzes those it only needs to, and leaves the rest of the
  * database alone. On the local PostgreSQL, with the vault's migrated schema.
  */
+@ExtendWith(PostgresSchemas.class)
 class IndexMaintenanceTest {
-
-    @BeforeAll
-    static void postgres() {
-        IndexDatabases.assumePostgres();
-    }
-
-    @AfterAll
-    static void dropSchemas() {
-        if (IndexDatabases.postgresUnavailable() == null) {
-            IndexDatabases.dropPostgresSchemas();
-        }
-    }
 
     @Test
     void tablesAutovacuumDoesNotReachAreVacuumedByTheirThresholdsAndOthersOnlyAnalyzed() throws Exception {

@@ -9,9 +9,8 @@ import fr.hdsvault.api.resources.SearchCriteria;
 import fr.hdsvault.api.security.Visibility;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DriverManagerDataSource;
 
@@ -21,22 +20,11 @@ import org.springframework.jdbc.datasource.DriverManagerDataSource;
  * on one connection is prepared on the server, and a generic plan, made without the tokens,
  * guesses one row for each. On the local PostgreSQL, with the vault's migrated schema.
  */
+@ExtendWith(PostgresSchemas.class)
 class PostgresSessionsTest {
 
     static final String PATIENT = "patient-token";
     static final String VITAL_SIGNS = "vital-signs-token";
-
-    @BeforeAll
-    static void postgres() {
-        IndexDatabases.assumePostgres();
-    }
-
-    @AfterAll
-    static void dropSchemas() {
-        if (IndexDatabases.postgresUnavailable() == null) {
-            IndexDatabases.dropPostgresSchemas();
-        }
-    }
 
     @Test
     void aSearchRunManyTimesOnOneConnectionIsPlannedForItsTokensEveryTime() {
