@@ -19,6 +19,7 @@ import org.springframework.http.HttpMethod;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
 import org.springframework.security.oauth2.core.OAuth2Error;
 import org.springframework.security.oauth2.core.OAuth2TokenValidator;
@@ -77,6 +78,16 @@ public class SecurityConfig {
                 new RefusalLimiter(properties.refusalLimit(), fhir));
         registration.setOrder(-101);
         return registration;
+    }
+
+    /**
+     * No Spring Security observation at all: the property that disables them
+     * (application.properties) only makes each one a no-op, and every filter of the chain is still
+     * wrapped on every request. The vault exports no traces; its metrics are its own.
+     */
+    @Bean
+    SecurityObservationSettings securityObservations() {
+        return SecurityObservationSettings.noObservations();
     }
 
     @Bean
