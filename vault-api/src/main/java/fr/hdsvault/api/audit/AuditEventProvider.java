@@ -90,6 +90,7 @@ public final class AuditEventProvider implements IResourceProvider {
                                   @OptionalParam(name = "action") TokenParam action,
                                   @OptionalParam(name = "outcome") TokenParam outcome,
                                   @OptionalParam(name = "date") DateAndListParam date,
+                                  @OptionalParam(name = "subtype") TokenParam subtype,
                                   @Sort SortSpec sort,
                                   @Count Integer count) {
         Visibility visibility = access.visibility(AccessPolicy.AUDIT_EVENT, Permission.SEARCH);
@@ -109,11 +110,20 @@ public final class AuditEventProvider implements IResourceProvider {
                 throw new InvalidRequestException("outcome is one of 0, 4, 8, 12");
             }
         }
+        String entityToken = entity == null ? null : trail.token("entity", entity.getResourceType() + "/" + entity.getIdPart());
+        String subtypeColumn = null;
+        if (subtype != null) { // the vault's security alerts (docs/detection.md); other subtypes are not indexed
+            if (!AuditEvents.ALERT_SYSTEM.equals(subtype.getSystem()) || entity != null) {
+                throw new InvalidRequestException("subtype searches the security alerts only: subtype=" + AuditEvents.ALERT_SYSTEM
+                        + "|[rule] (or | alone for every rule), without entity");
+            }
+            entityToken = trail.token("entity", AuditEvents.ALERT_ENTITY);
+            subtypeColumn = subtype.getValue() == null || subtype.getValue().isEmpty() ? null : AuditEvents.alertSubtype(subtype.getValue());
+        }
         boolean newestFirst = fr.hdsvault.api.resources.VaultResourceProvider.newestFirst(sort, "date", "_lastUpdated");
         SearchCriteria.Range during = recordedDuring(date);
         AuditLog.Query query = new AuditLog.Query(patientToken, agent == null ? null : trail.token("agent", agent.getValue()),
-                entity == null ? null : trail.token("entity", entity.getResourceType() + "/" + entity.getIdPart()),
-                action == null ? null : action.getValue(), outcomeCode,
+                entityToken, action == null ? null : action.getValue(), outcomeCode, subtypeColumn,
                 during.from(), during.to(),
                 newestFirst);
         return results(trail.search(query), count);

@@ -32,6 +32,11 @@ public final class AuditEvents {
     public record Entry(AuditEvent event, String action, int outcome, String subtype, String agent, String patient, String entity) {
     }
 
+    /** The code system of the vault's security alerts (type and subtype of their AuditEvents): docs/detection.md. */
+    public static final String ALERT_SYSTEM = "urn:hds-vault:alert";
+    /** The entity every alert names, indexed: all alerts are one index range, newest first. */
+    public static final String ALERT_ENTITY = "urn:hds-vault:alert";
+
     /** What the filter saw of the request. */
     public record Request(String method, String path, String query, ClientAddress address, int status, String breakGlassReason) {
     }
@@ -139,6 +144,35 @@ public final class AuditEvents {
                         .setValue(operationId)))
                 .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
         return new Entry(e, "E", outcome, operation, requester, null, entity);
+    }
+
+    /**
+     * A security alert: a detection rule found an agent's recent accesses beyond its threshold.
+     * Type and subtype name the rule ({@link #ALERT_SYSTEM}); the agent is the one the rule is
+     * about, so that {@code AuditEvent?agent=} finds its alerts beside its accesses; the outcome
+     * description says what was measured against which threshold (counts and durations only,
+     * never a patient or a record). Its subtype column is {@code alert-} and the rule's code.
+     */
+    public Entry alert(String rule, String display, String agent, String measured, Instant now) {
+        AuditEvent e = new AuditEvent();
+        e.setType(new Coding(ALERT_SYSTEM, "alert", "Security alert"));
+        e.addSubtype(new Coding(ALERT_SYSTEM, rule, display));
+        e.setAction(AuditEvent.AuditEventAction.E);
+        e.setRecorded(Date.from(now));
+        e.setOutcome(AuditEvent.AuditEventOutcome._0);
+        e.setOutcomeDesc(measured);
+        e.addAgent().setRequestor(true).setWho(new Reference().setIdentifier(new Identifier().setSystem("urn:hds-vault:jwt")
+                .setValue(agent)));
+        e.getSource().setSite(site).setObserver(new Reference().setDisplay(observer))
+                .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
+        e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem(ALERT_SYSTEM).setValue(rule)))
+                .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
+        return new Entry(e, "E", 0, alertSubtype(rule), agent, null, ALERT_ENTITY);
+    }
+
+    /** The subtype column of a rule's alerts. */
+    public static String alertSubtype(String rule) {
+        return "alert-" + rule;
     }
 
     /** Data of many patients moved in one operation: out of the vault (export), or into it (import). */

@@ -33,7 +33,7 @@ public final class AuditLog {
      * {@link #token}; events recorded in [from, to).
      */
     public record Query(String patientToken, String agentToken, String entityToken, String action, Integer outcome,
-                        Instant from, Instant to, boolean newestFirst) {
+                        String subtype, Instant from, Instant to, boolean newestFirst) {
     }
 
     private final JdbcTemplate jdbc;
@@ -66,7 +66,7 @@ public final class AuditLog {
         StringBuilder sql = new StringBuilder("select seq from audit_event where 1 = 1");
         List<Object> args = new ArrayList<>();
         for (Object[] clause : new Object[][] {{"patient_token", q.patientToken()}, {"agent_token", q.agentToken()},
-                {"entity_token", q.entityToken()}, {"action", q.action()}, {"outcome", q.outcome()}}) {
+                {"entity_token", q.entityToken()}, {"action", q.action()}, {"outcome", q.outcome()}, {"subtype", q.subtype()}}) {
             if (clause[1] != null) {
                 sql.append(" and ").append(clause[0]).append(" = ?");
                 args.add(clause[1]);

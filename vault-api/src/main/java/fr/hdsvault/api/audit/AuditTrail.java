@@ -16,9 +16,11 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
@@ -66,6 +68,8 @@ public final class AuditTrail implements AutoCloseable {
             .publishPercentileHistogram().register(Metrics.globalRegistry);
     private final Thread writer;
     private volatile boolean running = true;
+    /** Told of each group once it is durable (the detection rules); called on the writer thread, so it must not block. */
+    private final List<Consumer<List<AuditEvents.Entry>>> committed = new CopyOnWriteArrayList<>();
     /** Whether the last commit failed: writes are then refused before they change anything. */
     private volatile boolean failing;
     /** The log's size after this node's last group, and at the newest checkpoint this node knows of. */
@@ -116,6 +120,11 @@ public final class AuditTrail implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             throw new AuditUnavailableException("the audit trail could not be written");
         }
+    }
+
+    /** Adds a listener told of every group of events once durable; it must return at once (hand off, never block). */
+    public void onCommitted(Consumer<List<AuditEvents.Entry>> listener) {
+        committed.add(listener);
     }
 
     /** The number of events in the log (all nodes'). */
@@ -208,6 +217,16 @@ public final class AuditTrail implements AutoCloseable {
         failing = false;
         commitTime.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         batch.forEach(p -> p.done().complete(null));
+        if (!committed.isEmpty()) {
+            List<AuditEvents.Entry> entries = prepared.stream().map(Prepared::entry).toList();
+            for (var listener : committed) {
+                try {
+                    listener.accept(entries);
+                } catch (RuntimeException e) { // a listener never fails the trail
+                    log.warn("audit listener failed: {}", e.getClass().getName());
+                }
+            }
+        }
     }
 
     private void maybeCheckpoint() {

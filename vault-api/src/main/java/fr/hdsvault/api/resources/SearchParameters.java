@@ -64,7 +64,7 @@ public final class SearchParameters {
             "_format", "_pretty");
 
     private static final Map<String, Kind> AUDIT_EVENT = Map.of("patient", Kind.AUDIT, "agent", Kind.AUDIT, "entity", Kind.AUDIT,
-            "action", Kind.AUDIT, "outcome", Kind.AUDIT, "date", Kind.AUDIT);
+            "action", Kind.AUDIT, "outcome", Kind.AUDIT, "date", Kind.AUDIT, "subtype", Kind.AUDIT);
 
     /**
      * The token parameters US Core 6.1 names SHALL or SHOULD, per type, besides identifier and

@@ -1,0 +1,133 @@
+package fr.hdsvault.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ca.uhn.fhir.context.FhirContext;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.hl7.fhir.r4.model.AuditEvent;
+import org.hl7.fhir.r4.model.Bundle;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The detection rules, planted misuse against normal use, on a running vault: an agent reading
+ * more patients than the threshold is alerted once, an agent trying ids that do not exist is
+ * alerted, an agent within the thresholds is not; the alerts are AuditEvents in the trail that
+ * the auditor finds by subtype and by agent, and a patient never sees them.
+ */
+class DetectionTest {
+
+    static final FhirContext FHIR = FhirContext.forR4Cached();
+    static final String ALERTS = "subtype=urn:hds-vault:alert%7C";
+
+    @TempDir
+    static Path dir;
+    static VaultHttps vault;
+    static TestTokens tokens;
+    static String auditor;
+    static final List<String> patients = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.detection.evaluate-every", "1s",
+                "vault.detection.mass-access.patients", "5", "vault.detection.enumeration.refusals", "10"));
+        tokens = TestTokens.ofVault(vault.dataDir);
+        auditor = tokens.sign("security-officer", "auditor", null, null);
+        String loader = tokens.sign("loader", "practitioner", "user/*.cruds", null);
+        for (int i = 0; i < 8; i++) {
+            HttpResponse<String> r = vault.send("POST", "/fhir/Patient", loader, "{\"resourceType\":\"Patient\"}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            patients.add(r.headers().firstValue("Location").orElseThrow().replaceAll(".*/Patient/([^/]+).*", "$1"));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        vault.close();
+    }
+
+    static List<AuditEvent> events(String query, String token) throws Exception {
+        HttpResponse<String> r = vault.get("/fhir/AuditEvent?" + query + "&_count=1000", token);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return FHIR.newJsonParser().parseResource(Bundle.class, r.body()).getEntry().stream()
+                .map(e -> (AuditEvent) e.getResource()).toList();
+    }
+
+    static void read(String token, List<String> ids) throws Exception {
+        for (String id : ids) {
+            HttpResponse<String> r = vault.get("/fhir/Patient/" + id, token);
+            assertThat(r.statusCode()).as(r.body()).isIn(200, 404);
+        }
+    }
+
+    /** Waits for the detector (it runs after the events are durable, off the request path). */
+    static List<AuditEvent> alertsFor(String agent, String rule, int atLeast) throws Exception {
+        List<AuditEvent> alerts = List.of();
+        for (int i = 0; i < 100 && alerts.size() < atLeast; i++) {
+            alerts = events(ALERTS + rule + "&agent=" + agent, auditor);
+            if (alerts.size() < atLeast) {
+                Thread.sleep(100);
+            }
+        }
+        return alerts;
+    }
+
+    @Test
+    void anAgentReadingMorePatientsThanTheThresholdIsAlertedOnceAndAnotherWithinItIsNot() throws Exception {
+        String curious = tokens.sign("dr-curious", "practitioner", "user/*.rs", null);
+        String normal = tokens.sign("dr-normal", "practitioner", "user/*.rs", null);
+        read(normal, patients.subList(0, 3));
+        read(curious, patients);
+
+        List<AuditEvent> alerts = alertsFor("dr-curious", "mass-access", 1);
+        assertThat(alerts).hasSize(1);
+        AuditEvent alert = alerts.get(0);
+        assertThat(alert.getSubtypeFirstRep().getSystem()).isEqualTo("urn:hds-vault:alert");
+        assertThat(alert.getAgentFirstRep().getWho().getIdentifier().getValue()).isEqualTo("dr-curious");
+        assertThat(alert.getOutcomeDesc()).startsWith("8 distinct patients in PT1H (threshold 5)");
+        assertThat(alert.getEntity()).noneMatch(e -> e.getWhat().getReference() != null); // names no record
+
+        read(curious, patients); // more of the same within the window: no second alert
+        Thread.sleep(2_500); // past evaluate-every, twice
+        read(curious, patients.subList(0, 1));
+        Thread.sleep(1_500);
+        assertThat(events(ALERTS + "mass-access&agent=dr-curious", auditor)).hasSize(1);
+        assertThat(events(ALERTS + "&agent=dr-normal", auditor)).isEmpty();
+    }
+
+    @Test
+    void anAgentTryingIdsThatDoNotExistIsAlertedForEnumeration() throws Exception {
+        String prober = tokens.sign("dr-prober", "practitioner", "user/*.rs", null);
+        List<String> unknown = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            unknown.add(UUID.randomUUID().toString());
+        }
+        read(prober, unknown);
+        List<AuditEvent> alerts = alertsFor("dr-prober", "enumeration", 1);
+        assertThat(alerts).hasSize(1);
+        assertThat(alerts.get(0).getOutcomeDesc()).startsWith("15 refused requests in PT10M (threshold 10)");
+        assertThat(events(ALERTS + "mass-access&agent=dr-prober", auditor)).isEmpty();
+    }
+
+    @Test
+    void aPatientNeverSeesAlertsAndOnlyAlertSubtypesAreSearchable() throws Exception {
+        String curious = tokens.sign("dr-curious-2", "practitioner", "user/*.rs", null);
+        read(curious, patients);
+        assertThat(alertsFor("dr-curious-2", "mass-access", 1)).hasSize(1);
+
+        String patient = tokens.sign("patient-0", "patient", "patient/*.rs", patients.get(0));
+        assertThat(events(ALERTS, patient)).isEmpty();
+        assertThat(events("patient=Patient/" + patients.get(0), patient)).isNotEmpty(); // its own accesses, as before
+
+        HttpResponse<String> r = vault.get("/fhir/AuditEvent?subtype=http://hl7.org/fhir/restful-interaction%7Cread", auditor);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("OperationOutcome").contains("security alerts only");
+    }
+}
