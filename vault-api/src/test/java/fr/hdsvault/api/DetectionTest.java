@@ -36,7 +36,7 @@ class DetectionTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.detection.evaluate-every", "1s",
+        vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.detection.enabled", "true", "vault.detection.evaluate-every", "1s",
                 "vault.detection.mass-access.patients", "5", "vault.detection.enumeration.refusals", "10"));
         tokens = TestTokens.ofVault(vault.dataDir);
         auditor = tokens.sign("security-officer", "auditor", null, null);

@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
@@ -14,60 +16,41 @@ import org.springframework.jdbc.core.JdbcTemplate;
 enum DetectionRule {
 
     /** Many distinct patients' records touched by one agent: BALP's one event per patient makes this a count of patient tokens. */
-    MASS_ACCESS("mass-access", "Mass access to patient records",
+    MASS_ACCESS("mass-access", "Mass access to patient records", "distinct patients",
             "select count(distinct patient_token) from audit_event where agent_token = ? and recorded_at >= ? "
-                    + "and patient_token is not null and outcome = 0") {
-        @Override
-        int threshold(DetectionProperties p) {
-            return p.massAccess().patients();
-        }
-
-        @Override
-        Duration window(DetectionProperties p) {
-            return p.massAccess().window();
-        }
-
-        @Override
-        String measured(long count, DetectionProperties p) {
-            return count + " distinct patients in " + window(p) + " (threshold " + threshold(p) + ")";
-        }
-    },
+                    + "and patient_token is not null and outcome = 0",
+            p -> p.massAccess().patients(), p -> p.massAccess().window()),
 
     /** Refusal storms: ids tried one after another (404), records outside the agent's rights (403), probing (400). */
-    ENUMERATION("enumeration", "Enumeration or probing: many refused requests",
-            "select count(*) from audit_event where agent_token = ? and recorded_at >= ? and outcome = 4") {
-        @Override
-        int threshold(DetectionProperties p) {
-            return p.enumeration().refusals();
-        }
-
-        @Override
-        Duration window(DetectionProperties p) {
-            return p.enumeration().window();
-        }
-
-        @Override
-        String measured(long count, DetectionProperties p) {
-            return count + " refused requests in " + window(p) + " (threshold " + threshold(p) + ")";
-        }
-    };
+    ENUMERATION("enumeration", "Enumeration or probing: many refused requests", "refused requests",
+            "select count(*) from audit_event where agent_token = ? and recorded_at >= ? and outcome = 4",
+            p -> p.enumeration().refusals(), p -> p.enumeration().window());
 
     final String code;
     final String display;
+    private final String counted;
     private final String countSql;
+    private final ToIntFunction<DetectionProperties> threshold;
+    private final Function<DetectionProperties, Duration> window;
 
-    DetectionRule(String code, String display, String countSql) {
+    DetectionRule(String code, String display, String counted, String countSql, ToIntFunction<DetectionProperties> threshold,
+                  Function<DetectionProperties, Duration> window) {
         this.code = code;
         this.display = display;
+        this.counted = counted;
         this.countSql = countSql;
+        this.threshold = threshold;
+        this.window = window;
     }
 
-    abstract int threshold(DetectionProperties p);
-
-    abstract Duration window(DetectionProperties p);
+    int threshold(DetectionProperties p) {
+        return threshold.applyAsInt(p);
+    }
 
     /** What the alert says it measured: counts and durations, never a patient or a record. */
-    abstract String measured(long count, DetectionProperties p);
+    String measured(long count, DetectionProperties p) {
+        return count + " " + counted + " in " + window.apply(p) + " (threshold " + threshold(p) + ")";
+    }
 
     boolean enabled(DetectionProperties p) {
         return threshold(p) > 0;
@@ -80,6 +63,6 @@ enum DetectionRule {
     }
 
     OffsetDateTime since(Instant now, DetectionProperties p) {
-        return OffsetDateTime.ofInstant(now.minus(window(p)), ZoneOffset.UTC);
+        return OffsetDateTime.ofInstant(now.minus(window.apply(p)), ZoneOffset.UTC);
     }
 }
