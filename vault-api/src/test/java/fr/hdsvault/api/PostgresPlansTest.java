@@ -71,6 +71,11 @@ class PostgresPlansTest {
             settings.put("spring.datasource.url", url);
             settings.put("spring.datasource.username", IndexDatabases.POSTGRES_USER);
             settings.put(SqlCapture.PROPERTY, "true");
+            // The detection rules count each agent's events after every request, low thresholds so that both raise an alert.
+            settings.put("vault.detection.enabled", "true");
+            settings.put("vault.detection.evaluate-every", "0s");
+            settings.put("vault.detection.mass-access.patients", "2");
+            settings.put("vault.detection.enumeration.refusals", "1");
             Path home = dir.resolve("vault");
             try (VaultHttps vault = new VaultHttps(home, settings)) {
                 runEveryInteraction(vault, home);
@@ -81,6 +86,8 @@ class PostgresPlansTest {
             }
             SqlCapture.CAPTURED.clear();
             assertThat(statements).as("statements recorded").hasSizeGreaterThan(30);
+            assertThat(statements.keySet()).as("both detection rules' counts recorded")
+                    .anyMatch(sql -> sql.contains("count(distinct patient_token)")).anyMatch(sql -> sql.contains("and outcome = 4 order by"));
 
             DriverManagerDataSource db = new DriverManagerDataSource(url, IndexDatabases.POSTGRES_USER, "");
             try (Connection c = db.getConnection()) {
@@ -159,11 +166,19 @@ class PostgresPlansTest {
         ok(vault.get("/fhir/Observation?code=8867-4", patient));
         ok(vault.get("/fhir/Observation/plan-p0-o/_history", patient));
         assertThat(vault.get("/fhir/Observation/plan-p2-o", patient).statusCode()).isEqualTo(404); // not revealed to a patient
+        assertThat(vault.get("/fhir/Observation/plan-p1-o", patient).statusCode()).isEqualTo(404);
         String auditor = TestTokens.ofVault(home).sign("aud-plan", "auditor", null, null);
         for (String query : List.of("/fhir/AuditEvent?patient=Patient/plan-p0", "/fhir/AuditEvent?agent=dr-backup",
                 "/fhir/AuditEvent?date=ge" + since, "/fhir/AuditEvent?entity=Observation/plan-p0-o", "/fhir/AuditEvent/1",
                 "/admin/audit/checkpoints")) {
             ok(vault.get(query, auditor));
+        }
+        // The practitioner read three patients' records and the patient was refused twice: one alert each, searched by the auditor.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        String alerts = "/fhir/AuditEvent?subtype=urn:hds-vault:alert%7C";
+        while (!vault.get(alerts, auditor).body().contains("enumeration") || !vault.get(alerts, auditor).body().contains("mass-access")) {
+            assertThat(System.nanoTime()).as("both detection rules alerted").isLessThan(deadline);
+            Thread.sleep(100);
         }
     }
 

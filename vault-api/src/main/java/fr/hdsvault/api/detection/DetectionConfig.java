@@ -10,13 +10,13 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.JdbcTemplate;
 
-/** The detection rules over the audit trail (docs/detection.md); off unless {@code vault.detection.enabled=true}, until their counts have index-backed plans at scale. */
+/** The detection rules over the audit trail (docs/detection.md); on unless {@code vault.detection.enabled=false}. */
 @Configuration
 @EnableConfigurationProperties(DetectionProperties.class)
 public class DetectionConfig {
 
     @Bean(destroyMethod = "close")
-    @ConditionalOnProperty(name = "vault.detection.enabled", havingValue = "true")
+    @ConditionalOnProperty(name = "vault.detection.enabled", havingValue = "true", matchIfMissing = true)
     Detector detector(AuditTrail trail, AuditLog auditLog, AuditEvents events, JdbcTemplate jdbc, DetectionProperties properties) {
         return new Detector(trail, auditLog, events, jdbc, properties, Clock.systemUTC());
     }

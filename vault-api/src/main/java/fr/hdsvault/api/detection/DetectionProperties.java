@@ -12,7 +12,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  */
 @ConfigurationProperties("vault.detection")
 public record DetectionProperties(
-        @DefaultValue("false") boolean enabled,
+        @DefaultValue("true") boolean enabled,
         @DefaultValue("30s") Duration evaluateEvery,
         @DefaultValue MassAccess massAccess,
         @DefaultValue Enumeration enumeration) {

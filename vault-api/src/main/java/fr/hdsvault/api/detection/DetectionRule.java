@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.function.Function;
+import java.util.function.IntUnaryOperator;
 import java.util.function.ToIntFunction;
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -12,54 +13,72 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * One rule over one agent's recent events in the shared audit table: counted from the blind
  * tokens and outcomes every node writes there, so that the nodes of a cluster count the same
  * events. A rule never reads an event's content.
+ *
+ * <p>Each rule reads at most its cap of the agent's newest events in the window, newest first
+ * through the index {@code audit_event_agent_outcome} (agent, time, outcome, patient): the cost of
+ * an evaluation is bounded whatever the agent did, and the ordered read keeps PostgreSQL on the
+ * index even when one agent wrote most of the trail. An agent that reaches the cap has passed
+ * the rule too (docs/detection.md).
  */
 enum DetectionRule {
 
-    /** Many distinct patients' records touched by one agent: BALP's one event per patient makes this a count of patient tokens. */
-    MASS_ACCESS("mass-access", "Mass access to patient records", "distinct patients",
-            "select count(distinct patient_token) from audit_event where agent_token = ? and recorded_at >= ? "
-                    + "and patient_token is not null and outcome = 0",
-            p -> p.massAccess().patients(), p -> p.massAccess().window()),
+    /**
+     * Many distinct patients' records touched by one agent: BALP's one event per patient makes this
+     * a count of patient tokens, among the agent's newest successful accesses (100 per patient of
+     * the threshold; more accesses than that in the window are beyond any clinical use and alert too).
+     */
+    MASS_ACCESS("mass-access", "Mass access to patient records", "distinct patients", "successful accesses to patients' records",
+            "select count(distinct patient_token), count(*) from (select patient_token from audit_event where agent_token = ? "
+                    + "and recorded_at >= ? and outcome = 0 and patient_token is not null order by recorded_at desc limit ?) e",
+            p -> p.massAccess().patients(), p -> p.massAccess().window(), threshold -> threshold * 100),
 
     /** Refusal storms: ids tried one after another (404), records outside the agent's rights (403), probing (400). */
-    ENUMERATION("enumeration", "Enumeration or probing: many refused requests", "refused requests",
-            "select count(*) from audit_event where agent_token = ? and recorded_at >= ? and outcome = 4",
-            p -> p.enumeration().refusals(), p -> p.enumeration().window());
+    ENUMERATION("enumeration", "Enumeration or probing: many refused requests", "refused requests", "refused requests",
+            "select count(*), count(*) from (select 1 from audit_event where agent_token = ? and recorded_at >= ? and outcome = 4 "
+                    + "order by recorded_at desc limit ?) e",
+            p -> p.enumeration().refusals(), p -> p.enumeration().window(), threshold -> threshold + 1);
 
     final String code;
     final String display;
     private final String counted;
+    private final String read;
     private final String countSql;
     private final ToIntFunction<DetectionProperties> threshold;
     private final Function<DetectionProperties, Duration> window;
+    private final IntUnaryOperator cap;
 
-    DetectionRule(String code, String display, String counted, String countSql, ToIntFunction<DetectionProperties> threshold,
-                  Function<DetectionProperties, Duration> window) {
+    DetectionRule(String code, String display, String counted, String read, String countSql, ToIntFunction<DetectionProperties> threshold,
+                  Function<DetectionProperties, Duration> window, IntUnaryOperator cap) {
         this.code = code;
         this.display = display;
         this.counted = counted;
+        this.read = read;
         this.countSql = countSql;
         this.threshold = threshold;
         this.window = window;
+        this.cap = cap;
     }
 
     int threshold(DetectionProperties p) {
         return threshold.applyAsInt(p);
     }
 
-    /** What the alert says it measured: counts and durations, never a patient or a record. */
-    String measured(long count, DetectionProperties p) {
-        return count + " " + counted + " in " + window.apply(p) + " (threshold " + threshold(p) + ")";
-    }
-
     boolean enabled(DetectionProperties p) {
         return threshold(p) > 0;
     }
 
-    /** The agent's count within the rule's window ending now. */
-    long count(JdbcTemplate jdbc, String agentToken, Instant now, DetectionProperties p) {
-        Long n = jdbc.queryForObject(countSql, Long.class, agentToken, since(now, p));
-        return n == null ? 0 : n;
+    /**
+     * What the agent's window ending now shows past the rule's threshold, as the alert says it
+     * (counts and durations, never a patient or a record); null when the rule is not passed.
+     */
+    String passed(JdbcTemplate jdbc, String agentToken, Instant now, DetectionProperties p) {
+        int limit = cap.applyAsInt(threshold(p));
+        long[] counts = jdbc.queryForObject(countSql, (rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}, agentToken, since(now, p),
+                limit);
+        if (counts[0] > threshold(p)) {
+            return "more than " + threshold(p) + " " + counted + " in " + window.apply(p);
+        }
+        return counts[1] >= limit ? "more than " + limit + " " + read + " in " + window.apply(p) : null;
     }
 
     OffsetDateTime since(Instant now, DetectionProperties p) {

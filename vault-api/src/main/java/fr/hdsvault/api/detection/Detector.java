@@ -113,9 +113,9 @@ public final class Detector implements AutoCloseable {
     private void evaluate(String agent, Instant now) {
         String agentToken = auditLog.token("agent", agent);
         for (DetectionRule rule : rules) {
-            long count = rule.count(jdbc, agentToken, now, properties);
-            if (count > rule.threshold(properties) && !alreadyRaised(rule, agentToken, now)) {
-                raise(rule, agent, count, now);
+            String measured = rule.passed(jdbc, agentToken, now, properties);
+            if (measured != null && !alreadyRaised(rule, agentToken, now)) {
+                raise(rule, agent, measured, now);
             }
         }
     }
@@ -127,9 +127,9 @@ public final class Detector implements AutoCloseable {
         return n != null && n > 0;
     }
 
-    private void raise(DetectionRule rule, String agent, long count, Instant now) {
+    private void raise(DetectionRule rule, String agent, String measured, Instant now) {
         try {
-            trail.record(List.of(events.alert(rule.code, rule.display, agent, rule.measured(count, properties), now)));
+            trail.record(List.of(events.alert(rule.code, rule.display, agent, measured, now)));
             Metrics.counter("vault.detection.alerts", "rule", rule.code).increment();
             log.warn("security alert raised: rule {} (AuditEvent?subtype={}|{})", rule.code, AuditEvents.ALERT_SYSTEM, rule.code);
         } catch (AuditUnavailableException e) { // evaluated again with the agent's next events
