@@ -76,6 +76,7 @@ class PostgresPlansTest {
             settings.put("vault.detection.evaluate-every", "0s");
             settings.put("vault.detection.mass-access.patients", "2");
             settings.put("vault.detection.enumeration.refusals", "1");
+            settings.put("vault.detection.webhook.url", "https://127.0.0.1:9/alerts"); // nothing listens: the outbox reads and retries
             Path home = dir.resolve("vault");
             try (VaultHttps vault = new VaultHttps(home, settings)) {
                 runEveryInteraction(vault, home);
@@ -87,7 +88,8 @@ class PostgresPlansTest {
             SqlCapture.CAPTURED.clear();
             assertThat(statements).as("statements recorded").hasSizeGreaterThan(30);
             assertThat(statements.keySet()).as("both detection rules' counts recorded")
-                    .anyMatch(sql -> sql.contains("count(distinct patient_token)")).anyMatch(sql -> sql.contains("and outcome = 4 order by"));
+                    .anyMatch(sql -> sql.contains("count(distinct patient_token)")).anyMatch(sql -> sql.contains("and outcome = 4 order by"))
+                    .anyMatch(sql -> sql.contains("and seq > ? order by seq limit 100")); // the alert outbox
 
             DriverManagerDataSource db = new DriverManagerDataSource(url, IndexDatabases.POSTGRES_USER, "");
             try (Connection c = db.getConnection()) {

@@ -39,6 +39,7 @@ public final class Detector implements AutoCloseable {
     private final JdbcTemplate jdbc;
     private final DetectionProperties properties;
     private final Clock clock;
+    private final Runnable raised;
     private final List<DetectionRule> rules;
     /** Agents seen since they were last evaluated; full means the detector falls behind: counted, never blocking the trail. */
     private final BlockingQueue<String> active = new ArrayBlockingQueue<>(10_000);
@@ -49,14 +50,16 @@ public final class Detector implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
 
+    /** @param raised told after each alert is recorded (the sinks' outbox) */
     public Detector(AuditTrail trail, AuditLog auditLog, AuditEvents events, JdbcTemplate jdbc, DetectionProperties properties,
-                    Clock clock) {
+                    Runnable raised, Clock clock) {
         this.trail = trail;
         this.auditLog = auditLog;
         this.events = events;
         this.jdbc = jdbc;
         this.properties = properties;
         this.clock = clock;
+        this.raised = raised;
         this.rules = java.util.Arrays.stream(DetectionRule.values()).filter(r -> r.enabled(properties)).toList();
         this.thread = new Thread(this::run, "detector");
         thread.setDaemon(true);
@@ -131,6 +134,7 @@ public final class Detector implements AutoCloseable {
         try {
             trail.record(List.of(events.alert(rule.code, rule.display, agent, measured, now)));
             Metrics.counter("vault.detection.alerts", "rule", rule.code).increment();
+            raised.run();
             log.warn("security alert raised: rule {} (AuditEvent?subtype={}|{})", rule.code, AuditEvents.ALERT_SYSTEM, rule.code);
         } catch (AuditUnavailableException e) { // evaluated again with the agent's next events
             log.error("security alert not recorded: rule {}: {}", rule.code, e.getMessage());
