@@ -30,7 +30,23 @@ public final class AuditEvents {
 
     /** One event and the columns it is searched by. */
     public record Entry(AuditEvent event, String action, int outcome, String subtype, String agent, String patient, String entity) {
+
+        /** The requesting user's role claim ({@code practitioner}, {@code patient}, ...), or null. */
+        public String agentRole() {
+            return event.getAgent().stream().filter(a -> a.getRequestor()).flatMap(a -> a.getRole().stream())
+                    .flatMap(r -> r.getCoding().stream()).filter(c -> ROLE_SYSTEM.equals(c.getSystem())).map(Coding::getCode)
+                    .findFirst().orElse(null);
+        }
+
+        /** The reason a break-glass request gave (BALP's purpose of use BTG), or null when the request did not break the glass. */
+        public String breakGlassReason() {
+            return event.getPurposeOfEvent().stream().filter(p -> p.getCoding().stream().anyMatch(c -> BREAK_GLASS.equals(c.getCode())))
+                    .map(p -> p.getText() == null ? "" : p.getText()).findFirst().orElse(null);
+        }
     }
+
+    /** The purpose of use of a break-glass access (v3 ActReason). */
+    static final String BREAK_GLASS = "BTG";
 
     /** The code system of the vault's security alerts (type and subtype of their AuditEvents): docs/detection.md. */
     public static final String ALERT_SYSTEM = "urn:hds-vault:alert";
@@ -92,7 +108,7 @@ public final class AuditEvents {
                 app.setWho(new Reference().setIdentifier(new Identifier().setValue(caller.clientId())));
             }
             if (request.breakGlassReason() != null) {
-                e.addPurposeOfEvent(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", "BTG",
+                e.addPurposeOfEvent(new CodeableConcept(new Coding("http://terminology.hl7.org/CodeSystem/v3-ActReason", BREAK_GLASS,
                         "break the glass")).setText(request.breakGlassReason()));
             }
             e.getSource().setSite(site).setObserver(new Reference().setDisplay(observer))
@@ -151,9 +167,11 @@ public final class AuditEvents {
      * Type and subtype name the rule ({@link #ALERT_SYSTEM}); the agent is the one the rule is
      * about, so that {@code AuditEvent?agent=} finds its alerts beside its accesses; the outcome
      * description says what was measured against which threshold (counts and durations only,
-     * never a patient or a record). Its subtype column is {@code alert-} and the rule's code.
+     * never a patient or a record). Its subtype column is {@code alert-} and the rule's code. An
+     * alert about one patient's record (break-glass, a sensitive patient) names that patient, as
+     * the accesses do, so that the patient sees it among the accesses to its record.
      */
-    public Entry alert(String rule, String display, String agent, String measured, Instant now) {
+    public Entry alert(String rule, String display, String agent, String patient, String measured, Instant now) {
         AuditEvent e = new AuditEvent();
         e.setType(new Coding(ALERT_SYSTEM, "alert", "Security alert"));
         e.addSubtype(new Coding(ALERT_SYSTEM, rule, display));
@@ -167,7 +185,12 @@ public final class AuditEvents {
                 .addType(new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server"));
         e.addEntity().setWhat(new Reference().setIdentifier(new Identifier().setSystem(ALERT_SYSTEM).setValue(rule)))
                 .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"));
-        return new Entry(e, "E", 0, alertSubtype(rule), agent, null, ALERT_ENTITY);
+        if (patient != null) {
+            e.addEntity().setWhat(new Reference(patient))
+                    .setType(new Coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"))
+                    .setRole(new Coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
+        }
+        return new Entry(e, "E", 0, alertSubtype(rule), agent, patient, ALERT_ENTITY);
     }
 
     /** The subtype column of a rule's alerts. */

@@ -3,6 +3,7 @@ package fr.hdsvault.api.detection;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -12,6 +13,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *
  * @param evaluateEvery how often, at most, an active agent's recent accesses are counted again
  * @param deliverEvery how often the sinks are sent what they have not received, besides at once when an alert is raised
+ * @param sensitivePatients patients whose records raise an alert when anyone but themselves (or an auditor) reads them: ids or {@code Patient/id}
+ * @param privilegedChanges an alert for each change of privileges (backend clients), keys (root key rotation, erasure) or custody
+ *                          (restitution, destruction)
  */
 @ConfigurationProperties("vault.detection")
 public record DetectionProperties(
@@ -21,7 +25,10 @@ public record DetectionProperties(
         @DefaultValue Enumeration enumeration,
         @DefaultValue Syslog syslog,
         @DefaultValue Webhook webhook,
-        @DefaultValue("5s") Duration deliverEvery) {
+        @DefaultValue("5s") Duration deliverEvery,
+        @DefaultValue BreakGlass breakGlass,
+        @DefaultValue List<String> sensitivePatients,
+        @DefaultValue("true") boolean privilegedChanges) {
 
     /** More distinct patients than {@code patients} read or written by one agent within {@code window}. */
     public record MassAccess(@DefaultValue("200") int patients, @DefaultValue("1h") Duration window) {
@@ -29,6 +36,15 @@ public record DetectionProperties(
 
     /** More refused requests (4xx: not found, forbidden, invalid) than {@code refusals} for one agent within {@code window}. */
     public record Enumeration(@DefaultValue("50") int refusals, @DefaultValue("10m") Duration window) {
+    }
+
+    /**
+     * Break-glass: an alert for each use (once a day per agent and patient) when {@code alertEach},
+     * one for a reason shorter than {@code minReason} characters, and one when an agent broke the
+     * glass on more than {@code patients} patients within {@code window} (0: off).
+     */
+    public record BreakGlass(@DefaultValue("true") boolean alertEach, @DefaultValue("15") int minReason, @DefaultValue("3") int patients,
+                             @DefaultValue("7d") Duration window) {
     }
 
     /** A SIEM's syslog collector over TLS (RFC 5425), off without a host; {@code trustedCa}: PEM CAs instead of the JDK's. */

@@ -73,15 +73,15 @@ enum DetectionRule {
      */
     String passed(JdbcTemplate jdbc, String agentToken, Instant now, DetectionProperties p) {
         int limit = cap.applyAsInt(threshold(p));
-        long[] counts = jdbc.queryForObject(countSql, (rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}, agentToken, since(now, p),
-                limit);
+        OffsetDateTime since = OffsetDateTime.ofInstant(now.minus(window(p)), ZoneOffset.UTC);
+        long[] counts = jdbc.queryForObject(countSql, (rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}, agentToken, since, limit);
         if (counts[0] > threshold(p)) {
-            return "more than " + threshold(p) + " " + counted + " in " + window.apply(p);
+            return "more than " + threshold(p) + " " + counted + " in " + window(p);
         }
-        return counts[1] >= limit ? "more than " + limit + " " + read + " in " + window.apply(p) : null;
+        return counts[1] >= limit ? "more than " + limit + " " + read + " in " + window(p) : null;
     }
 
-    OffsetDateTime since(Instant now, DetectionProperties p) {
-        return OffsetDateTime.ofInstant(now.minus(window.apply(p)), ZoneOffset.UTC);
+    Duration window(DetectionProperties p) {
+        return window.apply(p);
     }
 }

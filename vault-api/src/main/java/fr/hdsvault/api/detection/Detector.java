@@ -7,7 +7,11 @@ import fr.hdsvault.api.audit.AuditUnavailableException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,14 +24,15 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
  * Evaluates the detection rules as events are recorded, off the request path: the audit
- * writer hands each durable group to this detector's queue and goes on; the detector's thread
- * notes which agents were active and, at most every {@code evaluateEvery} per agent, counts
- * their recent events in the shared audit table ({@link DetectionRule}). An agent over a rule's
- * threshold gets one alert per rule and window: an AuditEvent of the vault's alert type,
- * appended to the same Merkle-chained trail (docs/detection.md). Before raising one, the
- * detector looks for an alert already in the table for that agent and rule within the window,
- * so that the nodes of a cluster (or a restarted node) do not repeat it; two nodes evaluating
- * the same agent in the same instant may both raise it, which errs on the side of the alert.
+ * writer hands each durable group to this detector's queue and goes on. The detector's thread
+ * judges each event by the {@link EventRules} (break-glass, sensitive patients, privileged
+ * changes), notes which agents were active and, at most every {@code evaluateEvery} per agent,
+ * counts their recent events in the shared audit table ({@link DetectionRule}). Alerts are
+ * AuditEvents of the vault's alert type, appended to the same Merkle-chained trail
+ * (docs/detection.md). Before raising one, the detector looks for the same alert (rule, agent,
+ * patient) already in the table within the rule's window, so that the nodes of a cluster (or a
+ * restarted node) do not repeat it; two nodes evaluating the same agent in the same instant may
+ * both raise it, which errs on the side of the alert.
  */
 public final class Detector implements AutoCloseable {
 
@@ -41,10 +46,11 @@ public final class Detector implements AutoCloseable {
     private final Clock clock;
     private final Runnable raised;
     private final List<DetectionRule> rules;
-    /** Agents seen since they were last evaluated; full means the detector falls behind: counted, never blocking the trail. */
-    private final BlockingQueue<String> active = new ArrayBlockingQueue<>(10_000);
+    private final EventRules eventRules;
+    /** Events of agents, waiting for the detector; full means it falls behind: counted, never blocking the trail. */
+    private final BlockingQueue<AuditEvents.Entry> observed = new ArrayBlockingQueue<>(10_000);
     private final Counter dropped = Counter.builder("vault.detection.dropped")
-            .description("agents' activity not handed to the detection rules (queue full)").register(Metrics.globalRegistry);
+            .description("audit events not handed to the detection rules (queue full)").register(Metrics.globalRegistry);
     private final Map<String, Instant> lastEvaluated = new HashMap<>();
     private final Map<String, Instant> pending = new HashMap<>();
     private final Thread thread;
@@ -61,29 +67,37 @@ public final class Detector implements AutoCloseable {
         this.clock = clock;
         this.raised = raised;
         this.rules = java.util.Arrays.stream(DetectionRule.values()).filter(r -> r.enabled(properties)).toList();
+        this.eventRules = new EventRules(properties);
         this.thread = new Thread(this::run, "detector");
         thread.setDaemon(true);
         thread.start();
         trail.onCommitted(this::observe);
     }
 
-    /** Called by the audit writer with each durable group: notes the agents, never blocks. */
+    /** Called by the audit writer with each durable group: hands the agents' events over, never blocks. */
     void observe(List<AuditEvents.Entry> entries) {
         for (AuditEvents.Entry e : entries) {
-            if (e.agent() != null && !e.subtype().startsWith("alert-") && !active.offer(e.agent())) {
+            if (e.agent() != null && !e.subtype().startsWith("alert-") && !observed.offer(e)) {
                 dropped.increment();
             }
         }
     }
 
     private void run() {
+        List<AuditEvents.Entry> batch = new ArrayList<>();
         while (running) {
             try {
-                String agent = active.poll(200, TimeUnit.MILLISECONDS);
+                AuditEvents.Entry first = observed.poll(200, TimeUnit.MILLISECONDS);
                 Instant now = clock.instant();
-                while (agent != null) {
-                    pending.putIfAbsent(agent, now);
-                    agent = active.poll();
+                if (first != null) {
+                    batch.add(first);
+                    observed.drainTo(batch);
+                    for (AuditEvents.Entry e : batch) {
+                        pending.putIfAbsent(e.agent(), now);
+                        for (EventRules.Finding f : eventRules.check(e)) {
+                            raiseOnce(f.rule(), f.display(), e.agent(), f.patient(), f.measured(), f.once(), now);
+                        }
+                    }
                 }
                 evaluateDue(now);
             } catch (InterruptedException e) {
@@ -91,6 +105,8 @@ public final class Detector implements AutoCloseable {
                 return;
             } catch (RuntimeException e) { // a rule that fails is retried with the agent's next events
                 log.warn("detection rules not evaluated: {}", e.getClass().getName());
+            } finally {
+                batch.clear();
             }
         }
     }
@@ -117,28 +133,47 @@ public final class Detector implements AutoCloseable {
         String agentToken = auditLog.token("agent", agent);
         for (DetectionRule rule : rules) {
             String measured = rule.passed(jdbc, agentToken, now, properties);
-            if (measured != null && !alreadyRaised(rule, agentToken, now)) {
-                raise(rule, agent, measured, now);
+            if (measured != null) {
+                raiseOnce(rule.code, rule.display, agent, null, measured, rule.window(properties), now);
             }
         }
     }
 
-    private boolean alreadyRaised(DetectionRule rule, String agentToken, Instant now) {
-        Long n = jdbc.queryForObject("select count(*) from audit_event where entity_token = ? and subtype = ? and agent_token = ? "
-                        + "and recorded_at >= ?", Long.class, auditLog.token("entity", AuditEvents.ALERT_ENTITY),
-                AuditEvents.alertSubtype(rule.code), agentToken, rule.since(now, properties));
-        return n != null && n > 0;
+    /** Raises the alert unless the same one (rule, agent, patient) is in the trail within {@code once} (null: always raises). */
+    private void raiseOnce(String rule, String display, String agent, String patient, String measured, Duration once, Instant now) {
+        String agentToken = auditLog.token("agent", agent);
+        if (once != null && raisedSince(rule, agentToken, patient, now.minus(once)) > 0) {
+            return;
+        }
+        try {
+            trail.record(List.of(events.alert(rule, display, agent, patient, measured, now)));
+        } catch (AuditUnavailableException e) { // evaluated again with the agent's next events
+            log.error("security alert not recorded: rule {}: {}", rule, e.getMessage());
+            return;
+        }
+        Metrics.counter("vault.detection.alerts", "rule", rule).increment();
+        raised.run();
+        log.warn("security alert raised: rule {} (AuditEvent?subtype={}|{})", rule, AuditEvents.ALERT_SYSTEM, rule);
+        if (EventRules.BREAK_GLASS.equals(rule) && eventRules.countsBreakGlass()) {
+            var breakGlass = eventRules.breakGlass();
+            if (raisedSince(EventRules.BREAK_GLASS, agentToken, null, now.minus(breakGlass.window())) > breakGlass.patients()) {
+                raiseOnce(EventRules.BREAK_GLASS_FREQUENT, EventRules.BREAK_GLASS_FREQUENT_DISPLAY, agent, null, "break-glass on more than "
+                        + breakGlass.patients() + " patients' records in " + breakGlass.window(), breakGlass.window(), now);
+            }
+        }
     }
 
-    private void raise(DetectionRule rule, String agent, String measured, Instant now) {
-        try {
-            trail.record(List.of(events.alert(rule.code, rule.display, agent, measured, now)));
-            Metrics.counter("vault.detection.alerts", "rule", rule.code).increment();
-            raised.run();
-            log.warn("security alert raised: rule {} (AuditEvent?subtype={}|{})", rule.code, AuditEvents.ALERT_SYSTEM, rule.code);
-        } catch (AuditUnavailableException e) { // evaluated again with the agent's next events
-            log.error("security alert not recorded: rule {}: {}", rule.code, e.getMessage());
+    /** The alerts of a rule about an agent (and a patient) since a time: few rows, read from the alerts' own index range. */
+    private long raisedSince(String rule, String agentToken, String patient, Instant since) {
+        String sql = "select count(*) from audit_event where entity_token = ? and recorded_at >= ? and subtype = ? and agent_token = ?";
+        List<Object> args = new ArrayList<>(List.of(auditLog.token("entity", AuditEvents.ALERT_ENTITY),
+                OffsetDateTime.ofInstant(since, ZoneOffset.UTC), AuditEvents.alertSubtype(rule), agentToken));
+        if (patient != null) {
+            sql += " and patient_token = ?";
+            args.add(auditLog.token("patient", patient));
         }
+        Long n = jdbc.queryForObject(sql, Long.class, args.toArray());
+        return n == null ? 0 : n;
     }
 
     @Override
