@@ -39,7 +39,11 @@ class DetectionTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.detection.evaluate-every", "1s",
+        // Off hours from an hour ago to an hour from now: the whole test runs off hours.
+        java.time.LocalTime now = java.time.LocalTime.now(java.time.ZoneOffset.UTC).withSecond(0).withNano(0);
+        vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.detection.off-hours.patients", "7",
+                "vault.detection.off-hours.start", now.minusHours(1).toString(), "vault.detection.off-hours.end", now.plusHours(1).toString(),
+                "vault.detection.off-hours.zone", "UTC", "vault.detection.evaluate-every", "1s",
                 "vault.detection.mass-access.patients", "5", "vault.detection.enumeration.refusals", "10",
                 "vault.security.break-glass.enabled", "true", "vault.detection.break-glass.patients", "2",
                 "vault.detection.sensitive-patients", "sensitive-1")); // detection is on by default
@@ -98,6 +102,10 @@ class DetectionTest {
         assertThat(alert.getAgentFirstRep().getWho().getIdentifier().getValue()).isEqualTo("dr-curious");
         assertThat(alert.getOutcomeDesc()).isEqualTo("more than 5 distinct patients in PT1H");
         assertThat(alert.getEntity()).noneMatch(e -> e.getWhat().getReference() != null); // names no record
+
+        List<AuditEvent> offHours = alertsFor("dr-curious", "off-hours", 1);
+        assertThat(offHours).hasSize(1);
+        assertThat(offHours.get(0).getOutcomeDesc()).startsWith("more than 7 distinct patients off hours (").endsWith(" and weekends, UTC)");
 
         read(curious, patients); // more of the same within the window: no second alert
         Thread.sleep(2_500); // past evaluate-every, twice

@@ -2,7 +2,12 @@ package fr.hdsvault.api.detection;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.DayOfWeek;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -28,7 +33,8 @@ public record DetectionProperties(
         @DefaultValue("5s") Duration deliverEvery,
         @DefaultValue BreakGlass breakGlass,
         @DefaultValue List<String> sensitivePatients,
-        @DefaultValue("true") boolean privilegedChanges) {
+        @DefaultValue("true") boolean privilegedChanges,
+        @DefaultValue OffHours offHours) {
 
     /** More distinct patients than {@code patients} read or written by one agent within {@code window}. */
     public record MassAccess(@DefaultValue("200") int patients, @DefaultValue("1h") Duration window) {
@@ -36,6 +42,36 @@ public record DetectionProperties(
 
     /** More refused requests (4xx: not found, forbidden, invalid) than {@code refusals} for one agent within {@code window}. */
     public record Enumeration(@DefaultValue("50") int refusals, @DefaultValue("10m") Duration window) {
+    }
+
+    /**
+     * Off hours: nights from {@code start} to {@code end} and, with {@code weekends}, Saturdays and
+     * Sundays, in {@code zone}. More than {@code patients} distinct patients in one off-hours shift
+     * (a night, or a weekend day from {@code end} to {@code start}) raise an alert (0: off).
+     */
+    public record OffHours(@DefaultValue("40") int patients, @DefaultValue("20:00") LocalTime start, @DefaultValue("07:00") LocalTime end,
+                           @DefaultValue("true") boolean weekends, @DefaultValue("Europe/Paris") ZoneId zone) {
+
+        /** The start of the off-hours shift {@code now} is in, or null in working hours. */
+        public Instant shiftStart(Instant now) {
+            ZonedDateTime t = now.atZone(zone);
+            LocalTime time = t.toLocalTime();
+            boolean night = start.isAfter(end) ? !time.isBefore(start) || time.isBefore(end) : !time.isBefore(start) && time.isBefore(end);
+            if (night) {
+                ZonedDateTime s = t.with(start);
+                return (s.isAfter(t) ? s.minusDays(1) : s).toInstant();
+            }
+            if (weekends && (t.getDayOfWeek() == DayOfWeek.SATURDAY || t.getDayOfWeek() == DayOfWeek.SUNDAY)) {
+                ZonedDateTime s = t.with(end);
+                return (s.isAfter(t) ? t.with(LocalTime.MIDNIGHT) : s).toInstant();
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return start + "-" + end + (weekends ? " and weekends" : "") + ", " + zone;
+        }
     }
 
     /**

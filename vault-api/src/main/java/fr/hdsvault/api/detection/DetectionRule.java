@@ -36,7 +36,25 @@ enum DetectionRule {
     ENUMERATION("enumeration", "Enumeration or probing: many refused requests", "refused requests", "refused requests",
             "select count(*), count(*) from (select 1 from audit_event where agent_token = ? and recorded_at >= ? and outcome = 4 "
                     + "order by recorded_at desc limit ?) e",
-            p -> p.enumeration().refusals(), p -> p.enumeration().window(), threshold -> threshold + 1);
+            p -> p.enumeration().refusals(), p -> p.enumeration().window(), threshold -> threshold + 1),
+
+    /**
+     * Many distinct patients' records touched by one agent within the current off-hours shift (a
+     * night, or a weekend day): counted as mass access is, from the shift's start; nothing outside
+     * off hours. The window (a day) bounds the look-back and the repeats of the alert.
+     */
+    OFF_HOURS("off-hours", "Many patients' records accessed off hours", "distinct patients", "successful accesses to patients' records",
+            MASS_ACCESS.countSql, p -> p.offHours().patients(), p -> Duration.ofDays(1), threshold -> threshold * 100) {
+        @Override
+        Instant since(Instant now, DetectionProperties p) {
+            return p.offHours().shiftStart(now);
+        }
+
+        @Override
+        String span(DetectionProperties p) {
+            return "off hours (" + p.offHours() + ")";
+        }
+    };
 
     final String code;
     final String display;
@@ -72,13 +90,27 @@ enum DetectionRule {
      * (counts and durations, never a patient or a record); null when the rule is not passed.
      */
     String passed(JdbcTemplate jdbc, String agentToken, Instant now, DetectionProperties p) {
+        Instant from = since(now, p);
+        if (from == null) {
+            return null;
+        }
         int limit = cap.applyAsInt(threshold(p));
-        OffsetDateTime since = OffsetDateTime.ofInstant(now.minus(window(p)), ZoneOffset.UTC);
+        OffsetDateTime since = OffsetDateTime.ofInstant(from, ZoneOffset.UTC);
         long[] counts = jdbc.queryForObject(countSql, (rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}, agentToken, since, limit);
         if (counts[0] > threshold(p)) {
-            return "more than " + threshold(p) + " " + counted + " in " + window(p);
+            return "more than " + threshold(p) + " " + counted + " " + span(p);
         }
-        return counts[1] >= limit ? "more than " + limit + " " + read + " in " + window(p) : null;
+        return counts[1] >= limit ? "more than " + limit + " " + read + " " + span(p) : null;
+    }
+
+    /** Where the count starts at {@code now}, or null when the rule does not apply now. */
+    Instant since(Instant now, DetectionProperties p) {
+        return now.minus(window(p));
+    }
+
+    /** The counted span, as the alert says it. */
+    String span(DetectionProperties p) {
+        return "in " + window(p);
     }
 
     Duration window(DetectionProperties p) {
