@@ -57,7 +57,9 @@ class BulkExportTest {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
     static final FhirContext FHIR = FhirContext.forR4Cached();
-    static final Map<String, Object> SETTINGS = Map.of("vault.bulk.retry-after", "1s", "vault.bulk.file-resources", "500");
+    /** Detection thresholds below the export's 31 patients: the export is alerted by its own rule, never as mass access. */
+    static final Map<String, Object> SETTINGS = Map.of("vault.bulk.retry-after", "1s", "vault.bulk.file-resources", "500",
+            "vault.detection.bulk-export.patients", "30", "vault.detection.mass-access.patients", "20");
 
     @TempDir
     static Path dir;
@@ -209,6 +211,16 @@ class BulkExportTest {
         // One AuditEvent per patient exported, naming the client; Synthea's patients are 31.
         JdbcTemplate jdbc = vault.context.getBean(JdbcTemplate.class);
         assertThat(jdbc.queryForObject("select count(*) from audit_event where subtype = 'bulk-export'", Long.class)).isEqualTo(31);
+        // More patients than the bulk-export rule allows: one alert naming the client; the export is not counted as mass access.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (jdbc.queryForObject("select count(*) from audit_event where subtype = 'alert-bulk-export'", Long.class) == 0) {
+            assertThat(System.nanoTime()).as("bulk export alerted").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        Thread.sleep(1_500);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where subtype = 'alert-bulk-export'", Long.class)).isEqualTo(1);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where subtype = 'alert-mass-access' and agent_token = "
+                + "(select agent_token from audit_event where subtype = 'alert-bulk-export')", Long.class)).isZero();
         // At rest the files are sealed: no clear JSON in the store, and object keys name nothing.
         VaultStores.StoreBucket bucket = vault.context.getBean("objectBucket", VaultStores.StoreBucket.class);
         var listed = bucket.store().list(bucket.bucket(), "exports/", null, 1000);

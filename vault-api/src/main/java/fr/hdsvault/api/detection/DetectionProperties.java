@@ -34,7 +34,8 @@ public record DetectionProperties(
         @DefaultValue BreakGlass breakGlass,
         @DefaultValue List<String> sensitivePatients,
         @DefaultValue("true") boolean privilegedChanges,
-        @DefaultValue OffHours offHours) {
+        @DefaultValue OffHours offHours,
+        @DefaultValue BulkExport bulkExport) {
 
     /** More distinct patients than {@code patients} read or written by one agent within {@code window}. */
     public record MassAccess(@DefaultValue("200") int patients, @DefaultValue("1h") Duration window) {
@@ -72,6 +73,10 @@ public record DetectionProperties(
         public String toString() {
             return start + "-" + end + (weekends ? " and weekends" : "") + ", " + zone;
         }
+    }
+
+    /** More than {@code patients} patients in one bulk export (0: off). */
+    public record BulkExport(@DefaultValue("10000") int patients) {
     }
 
     /**

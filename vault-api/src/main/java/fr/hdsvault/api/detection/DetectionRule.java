@@ -15,7 +15,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * events. A rule never reads an event's content.
  *
  * <p>Each rule reads at most its cap of the agent's newest events in the window, newest first
- * through the index {@code audit_event_agent_outcome} (agent, time, outcome, patient): the cost of
+ * through the index {@code audit_event_agent_outcome} (agent, time, outcome, patient, subtype): the cost of
  * an evaluation is bounded whatever the agent did, and the ordered read keeps PostgreSQL on the
  * index even when one agent wrote most of the trail. An agent that reaches the cap has passed
  * the rule too (docs/detection.md).
@@ -26,10 +26,13 @@ enum DetectionRule {
      * Many distinct patients' records touched by one agent: BALP's one event per patient makes this
      * a count of patient tokens, among the agent's newest successful accesses (100 per patient of
      * the threshold; more accesses than that in the window are beyond any clinical use and alert too).
+     * Bulk exports and imports are not counted: they move many patients by design, and the
+     * {@code bulk-export} rule watches their volume.
      */
     MASS_ACCESS("mass-access", "Mass access to patient records", "distinct patients", "successful accesses to patients' records",
             "select count(distinct patient_token), count(*) from (select patient_token from audit_event where agent_token = ? "
-                    + "and recorded_at >= ? and outcome = 0 and patient_token is not null order by recorded_at desc limit ?) e",
+                    + "and recorded_at >= ? and outcome = 0 and patient_token is not null and subtype not in ('bulk-export', 'bulk-import') "
+                    + "order by recorded_at desc limit ?) e",
             p -> p.massAccess().patients(), p -> p.massAccess().window(), threshold -> threshold * 100),
 
     /** Refusal storms: ids tried one after another (404), records outside the agent's rights (403), probing (400). */

@@ -37,6 +37,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 public final class Detector implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Detector.class);
+    private static final String BULK_EXPORT_SUBTYPE = "bulk-export";
+    private static final String BULK_EXPORT_RULE = "bulk-export";
 
     private final AuditTrail trail;
     private final AuditLog auditLog;
@@ -92,12 +94,17 @@ public final class Detector implements AutoCloseable {
                 if (first != null) {
                     batch.add(first);
                     observed.drainTo(batch);
+                    Map<String, String> exports = new HashMap<>(); // job entity -> agent
                     for (AuditEvents.Entry e : batch) {
                         pending.putIfAbsent(e.agent(), now);
                         for (EventRules.Finding f : eventRules.check(e)) {
                             raiseOnce(f.rule(), f.display(), e.agent(), f.patient(), f.measured(), f.once(), now);
                         }
+                        if (BULK_EXPORT_SUBTYPE.equals(e.subtype()) && e.entity() != null) {
+                            exports.put(e.entity(), e.agent());
+                        }
                     }
+                    exports.forEach((job, agent) -> evaluateExport(job, agent, now));
                 }
                 evaluateDue(now);
             } catch (InterruptedException e) {
@@ -136,6 +143,24 @@ public final class Detector implements AutoCloseable {
             if (measured != null) {
                 raiseOnce(rule.code, rule.display, agent, null, measured, rule.window(properties), now);
             }
+        }
+    }
+
+    /**
+     * A bulk export's volume: its patients (one event each, all naming the job) counted from the
+     * job's own index range, up to one past the threshold; one alert per agent and day.
+     */
+    private void evaluateExport(String job, String agent, Instant now) {
+        int threshold = properties.bulkExport().patients();
+        if (threshold <= 0) {
+            return;
+        }
+        Long n = jdbc.queryForObject("select count(*) from (select 1 from audit_event where entity_token = ? and recorded_at >= ? "
+                + "order by recorded_at desc limit ?) e", Long.class, auditLog.token("entity", job),
+                OffsetDateTime.ofInstant(now.minus(Duration.ofDays(1)), ZoneOffset.UTC), threshold + 1);
+        if (n != null && n > threshold) {
+            raiseOnce(BULK_EXPORT_RULE, "Bulk export above the volume", agent, null, "more than " + threshold
+                    + " patients in one bulk export", Duration.ofDays(1), now);
         }
     }
 

@@ -21,7 +21,7 @@ class IndexMigrationsTest {
     @CsvSource(delimiter = ';', value = {
         "16; search_token; search_token_by_id; resource_id, tenant, resource_type, param, token; search_token_resource;"
                 + "insert into search_token select 'default', 'Observation', 'o' || i, 'date', 't' || i from generate_series(1, 1000) i",
-        "17; audit_event; audit_event_agent_outcome; agent_token, recorded_at, outcome, patient_token; audit_event_agent;"
+        "17; audit_event; audit_event_agent_outcome; agent_token, recorded_at, outcome, patient_token, subtype; audit_event_agent;"
                 + "insert into audit_event select i, now(), 'R', 0, 'read', 'a' || (i % 7), 'p' || i, 'e' || i, 'x'::bytea, 'h'::bytea "
                 + "from generate_series(1, 1000) i"})
     void anIndexBuiltConcurrentlyBeforeTheUpdateIsKeptByTheMigration(int version, String table, String index, String columns,
