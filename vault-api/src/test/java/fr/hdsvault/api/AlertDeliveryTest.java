@@ -9,14 +9,12 @@ import fr.hdsvault.crypto.pki.DevPki;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,7 +30,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
@@ -75,14 +72,7 @@ class AlertDeliveryTest {
         char[] password = "siem-test".toCharArray();
         DevPki.Material pki = new DevPki(Clock.systemUTC()).ensure(dir.resolve("siem-pki"), password, List.of("localhost"),
                 List.of("127.0.0.1"));
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(pki.pkcs12())) {
-            keys.load(in, password);
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-        kmf.init(keys, password);
-        SSLContext server = SSLContext.getInstance("TLS");
-        server.init(kmf.getKeyManagers(), null, null);
+        SSLContext server = fr.hdsvault.api.detection.AlertSinksTest.serverTls(pki.pkcs12(), password);
 
         collector = (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 10, InetAddress.getLoopbackAddress());
         Thread accept = new Thread(AlertDeliveryTest::collect, "test-syslog-collector");

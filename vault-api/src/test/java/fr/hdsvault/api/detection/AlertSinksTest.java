@@ -28,7 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
  * holds, the bodies carry only the alert's fields, and a collector the vault cannot authenticate
  * (another CA, a certificate for another host, plain TCP) never receives an alert.
  */
-class AlertSinksTest {
+public class AlertSinksTest {
 
     static final SecurityAlert ALERT = new SecurityAlert(42, "mass-access", "Mass access to patient records",
             "dr-\"x\"]\\y\nz", "more than 200 distinct patients in PT1H", Instant.parse("2026-12-05T03:00:01.123456Z"),
@@ -85,14 +85,20 @@ class AlertSinksTest {
     }
 
     private static SSLServerSocket collector(Path pkcs12) throws Exception {
+        return (SSLServerSocket) serverTls(pkcs12, "p".toCharArray()).getServerSocketFactory().createServerSocket(0, 1,
+                InetAddress.getLoopbackAddress());
+    }
+
+    /** A receiver's TLS (a SIEM collector, a webhook) from its PKCS#12 key and certificate. */
+    public static SSLContext serverTls(Path pkcs12, char[] password) throws Exception {
         KeyStore keys = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(pkcs12)) {
-            keys.load(in, "p".toCharArray());
+            keys.load(in, password);
         }
         KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-        kmf.init(keys, "p".toCharArray());
+        kmf.init(keys, password);
         SSLContext server = SSLContext.getInstance("TLS");
         server.init(kmf.getKeyManagers(), null, null);
-        return (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        return server;
     }
 }
