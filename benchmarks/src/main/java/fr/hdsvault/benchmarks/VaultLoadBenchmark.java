@@ -37,8 +37,8 @@ import javax.net.ssl.SSLContext;
  * <p>Starts {@code vault-api/target/vault.jar} on a fresh data directory and a free port, then:
  * ingests the 31 Synthea bundles as transactions (1 client, then 4 clients), reads resources by
  * id (1 and 8 clients), searches {@code Observation?patient=} (1 client). It then restarts the
- * vault with auditing off and on (reads), and with the index's forced sync off and on (ingest and
- * reads): what each costs, measured in the same run. In the same JVM it puts
+ * vault with auditing off and on (reads), with the detection rules on and off (reads), and with the
+ * index's forced sync off and on (ingest and reads): what each costs, measured in the same run. In the same JVM it puts
  * and gets the same number of objects of the same sizes through the bare MinIO SDK on an
  * embedded S3 server, and prints the vault/bare ratios.
  *
@@ -100,6 +100,9 @@ public final class VaultLoadBenchmark {
             StorageLoadBenchmark.Result[] off = readsAfterRestart(vault, dir, port, http, base, read, seconds,
                     "-Dhds-vault.benchmark.audit-off=true");
             StorageLoadBenchmark.Result[] on = readsAfterRestart(vault, dir, port, http, base, read, seconds);
+            // What the detection rules cost (on by default): the same reads with them off, right after.
+            StorageLoadBenchmark.Result[] detectionOff = readsAfterRestart(vault, dir, port, http, base, read, seconds,
+                    "-Dvault.detection.enabled=false");
 
             // What durability costs: ingest and reads on a restarted vault whose index is not forced to
             // disk before answering (a benchmark-only JVM switch), then on one that is, same warm-up.
@@ -124,6 +127,11 @@ public final class VaultLoadBenchmark {
                 System.out.printf("| read by id, %d client(s), audit on / off (restarted) | %.0f / %.0f req/s, p50 %.2f / %.2f ms | | %.2f |%n",
                         i == 0 ? 1 : 8, on[i].opsPerSecond(), off[i].opsPerSecond(), on[i].percentileMillis(0.5),
                         off[i].percentileMillis(0.5), on[i].opsPerSecond() / off[i].opsPerSecond());
+            }
+            for (int i = 0; i < 2; i++) {
+                System.out.printf("| read by id, %d client(s), detection rules on / off (restarted) | %.0f / %.0f req/s, p50 %.2f / %.2f ms | | %.2f |%n",
+                        i == 0 ? 1 : 8, on[i].opsPerSecond(), detectionOff[i].opsPerSecond(), on[i].percentileMillis(0.5),
+                        detectionOff[i].percentileMillis(0.5), on[i].opsPerSecond() / detectionOff[i].opsPerSecond());
             }
             System.out.printf("| ingest, 1 client, index sync on / off (restarted) | %.0f / %.0f res/s | | %.2f |%n",
                     resourcesPerRound / syncOn.ingest1(), resourcesPerRound / syncOff.ingest1(), syncOff.ingest1() / syncOn.ingest1());
