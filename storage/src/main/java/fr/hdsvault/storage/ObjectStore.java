@@ -24,8 +24,11 @@ public interface ObjectStore extends AutoCloseable {
     /** Finds out, by trying, whether versioning and Object Lock are enforced, and where the bucket is. */
     StoreCapabilities probe(String bucket);
 
-    /** Checks the bucket's region against the residency policy now; throws if outside. */
-    void checkResidency(String bucket);
+    /**
+     * Checks the bucket's region against the residency policy now; throws if outside.
+     * @return the region: the server's answer, or the declared one for a server that stores none
+     */
+    String checkResidency(String bucket);
 
     /** Writes bytes; the store verifies their SHA-256 on receipt. */
     ObjectInfo put(String bucket, String key, byte[] content, Map<String, String> metadata);

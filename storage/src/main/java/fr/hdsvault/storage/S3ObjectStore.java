@@ -180,7 +180,7 @@ public final class S3ObjectStore implements ObjectStore {
     }
 
     @Override
-    public void checkResidency(String bucket) {
+    public String checkResidency(String bucket) {
         String region = config.regionDeclared() ? config.region()
                 : call("locate", bucket, null, () -> regionLookup.locate(bucket));
         if (!config.residency().allows(region)) {
@@ -190,6 +190,7 @@ public final class S3ObjectStore implements ObjectStore {
                     + ", outside the allowed regions [" + config.residency() + "]: refusing to store or read health data there");
         }
         residentBuckets.add(bucket);
+        return region;
     }
 
     private void requireResident(String bucket) {

@@ -9,6 +9,7 @@ import fr.hdsvault.api.cli.ClientCommand;
 import fr.hdsvault.api.cli.DestroyCommand;
 import fr.hdsvault.api.cli.ErasePatientCommand;
 import fr.hdsvault.api.cli.DrillCommand;
+import fr.hdsvault.api.cli.EvidenceCommand;
 import fr.hdsvault.api.cli.KeysCommand;
 import fr.hdsvault.api.cli.RestoreCommand;
 import fr.hdsvault.api.cli.RotateIssuerKeyCommand;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vault", mixinStandardHelpOptions = true, version = "hds-vault 0.1.0",
         subcommands = {ServeCommand.class, TokenCommand.class, RotateIssuerKeyCommand.class, AuditCommand.class,
                 BackupCommand.class, DrillCommand.class, RestoreCommand.class, KeysCommand.class, ClientCommand.class,
-                ErasePatientCommand.class, DestroyCommand.class, ImportCommand.class, RestitutionCommand.class},
+                ErasePatientCommand.class, DestroyCommand.class, ImportCommand.class, RestitutionCommand.class, EvidenceCommand.class},
         description = "hds-vault: a FHIR R4 health-data vault, encrypted, audited and backed up.")
 public final class VaultMain {
 

@@ -105,6 +105,16 @@ public class BackupService implements AutoCloseable {
         return target;
     }
 
+    /** The recovery point objective: the newest backup set may be this old. */
+    public Duration rpoTarget() {
+        return rpoTarget;
+    }
+
+    /** The recovery time objective: a restore (a drill) may take this long. */
+    public Duration rtoTarget() {
+        return rtoTarget;
+    }
+
     /** For fault-injection tests: called with every progress update of backup runs. */
     public void observe(Progress progress) {
         this.observer = progress;

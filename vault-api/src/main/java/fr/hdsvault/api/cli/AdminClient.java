@@ -78,8 +78,12 @@ public final class AdminClient {
 
     /** A request with a JSON body. */
     Answer sendJson(String method, String path, Role role, String json) throws Exception {
-        return send(method, path, role, Duration.ofMinutes(1), "application/json", "application/json",
-                HttpRequest.BodyPublishers.ofString(json));
+        return sendJson(method, path, role, json, Duration.ofMinutes(1));
+    }
+
+    /** A request with a JSON body, answered within {@code timeout}. */
+    Answer sendJson(String method, String path, Role role, String json, Duration timeout) throws Exception {
+        return send(method, path, role, timeout, "application/json", "application/json", HttpRequest.BodyPublishers.ofString(json));
     }
 
     /** A POST of {@code body} as {@code contentType} (an import's lines), answered in JSON. */
@@ -117,9 +121,17 @@ public final class AdminClient {
     }
 
     private HttpClient http() throws Exception {
-        Path dir = dataDir.resolve();
-        return HttpClient.newBuilder().sslContext(DevPki.clientContext(ca != null ? ca : dir.resolve("tls").resolve(DevPki.CA_CERT)))
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        return HttpClient.newBuilder().sslContext(tls()).connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** A client TLS context trusting the vault's CA (--ca, else the data directory's). */
+    javax.net.ssl.SSLContext tls() throws Exception {
+        return DevPki.clientContext(ca != null ? ca : dataDir.resolve().resolve("tls").resolve(DevPki.CA_CERT));
+    }
+
+    /** The data directory's token issuer, which signs the tokens of the commands that act as a role. */
+    TokenIssuer issuer() {
+        return TokenIssuer.forHome(VaultHome.prepare(dataDir.resolve()));
     }
 
     private HttpRequest.Builder request(String method, String pathOrUrl, Role role, Duration timeout, HttpRequest.BodyPublisher body) {
@@ -146,7 +158,7 @@ public final class AdminClient {
             return env.strip();
         }
         // A backend service (a restitution's export) reads across patients: its token says so, and names it as its client.
-        return TokenIssuer.forHome(VaultHome.prepare(dir)).issue(role == Role.SERVICE
+        return issuer().issue(role == Role.SERVICE
                 ? new TokenIssuer.Grant(subject, role.claimValue(), "system/*.read", null, Duration.ofMinutes(5), subject)
                 : new TokenIssuer.Grant(subject, role.claimValue(), null, null, Duration.ofMinutes(5)));
     }

@@ -71,8 +71,19 @@ public final class AlertOutbox implements AutoCloseable {
         }
     }
 
+    /** The configured sinks' names (syslog, webhook). */
+    public List<String> sinkNames() {
+        return sinks.stream().map(AlertSink::name).toList();
+    }
+
+    /** Whether every sink has received the alert at trail position {@code seq} (by any node: the cursors are shared). */
+    public boolean deliveredEverywhere(long seq) {
+        return sinks.stream().allMatch(sink -> jdbc.queryForList("select delivered_seq from alert_delivery where sink = ?", Long.class,
+                sink.name()).stream().anyMatch(delivered -> delivered >= seq));
+    }
+
     /** An alert was just recorded: deliver without waiting for the next round. */
-    void wake() {
+    public void wake() {
         wake.release();
     }
 

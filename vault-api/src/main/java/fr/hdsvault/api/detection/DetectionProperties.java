@@ -37,6 +37,39 @@ public record DetectionProperties(
         @DefaultValue OffHours offHours,
         @DefaultValue BulkExport bulkExport) {
 
+    /** The rules that are on, each with its threshold, as docs/detection.md names them (for the evidence report). */
+    public List<String> rulesOn() {
+        List<String> on = new java.util.ArrayList<>();
+        if (massAccess.patients() > 0) {
+            on.add("mass-access: more than " + massAccess.patients() + " patients per agent in " + massAccess.window());
+        }
+        if (enumeration.refusals() > 0) {
+            on.add("enumeration: more than " + enumeration.refusals() + " refusals per agent in " + enumeration.window());
+        }
+        if (offHours.patients() > 0) {
+            on.add("off-hours: more than " + offHours.patients() + " patients in one shift (" + offHours + ")");
+        }
+        if (bulkExport.patients() > 0) {
+            on.add("bulk-export: more than " + bulkExport.patients() + " patients in one export");
+        }
+        if (breakGlass.alertEach()) {
+            on.add("break-glass: each use");
+        }
+        if (breakGlass.minReason() > 0) {
+            on.add("break-glass-reason: a reason under " + breakGlass.minReason() + " characters");
+        }
+        if (breakGlass.patients() > 0) {
+            on.add("break-glass-frequent: more than " + breakGlass.patients() + " patients in " + breakGlass.window());
+        }
+        if (!sensitivePatients.isEmpty()) {
+            on.add("sensitive-patient: " + sensitivePatients.size() + " patients listed");
+        }
+        if (privilegedChanges) {
+            on.add("privileged-change: each change of privileges, keys or custody");
+        }
+        return on;
+    }
+
     /** More distinct patients than {@code patients} read or written by one agent within {@code window}. */
     public record MassAccess(@DefaultValue("200") int patients, @DefaultValue("1h") Duration window) {
     }

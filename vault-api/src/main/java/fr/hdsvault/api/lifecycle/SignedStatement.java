@@ -9,7 +9,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A statement the vault signs with its audit key (a certificate of destruction, the attestation
- * of a restitution archive): the exact JSON text signed, and its Ed25519 signature over a
+ * of a restitution archive, an evidence report): the exact JSON text signed, and its Ed25519 signature over a
  * context line and the text. The context differs per kind of statement, and from checkpoints
  * (which the same key signs), so that one can never pass for another.
  *
@@ -21,7 +21,7 @@ public record SignedStatement(String statement, String signature) {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** Signs {@code fields} (which name their {@code type}) under {@code context}. */
-    static SignedStatement sign(String context, Map<String, Object> fields, Ed25519.SigningKey key) {
+    public static SignedStatement sign(String context, Map<String, Object> fields, Ed25519.SigningKey key) {
         String text = JSON.writeValueAsString(fields);
         return new SignedStatement(text, Base64.getEncoder().encodeToString(key.sign(signed(context, text))));
     }
@@ -41,7 +41,7 @@ public record SignedStatement(String statement, String signature) {
      * @throws IllegalArgumentException when it is not a valid statement of that type under that key
      */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> verify(String file, String context, String type, byte[] publicKey) {
+    public static Map<String, Object> verify(String file, String context, String type, byte[] publicKey) {
         Map<String, Object> parsed;
         byte[] signature;
         try {
@@ -61,7 +61,7 @@ public record SignedStatement(String statement, String signature) {
     }
 
     /** Hex SHA-256, as statements name what they cover. */
-    static String sha256(byte[] bytes) {
+    public static String sha256(byte[] bytes) {
         try {
             return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (java.security.NoSuchAlgorithmException e) {

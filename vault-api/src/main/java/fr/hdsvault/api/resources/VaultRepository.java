@@ -505,6 +505,11 @@ public final class VaultRepository {
     }
 
     private EncryptionContext context(String type, String id, long version) {
+        return recordContext(tenant, type, id, version);
+    }
+
+    /** What a record version's envelope is bound to: opened under any other, it fails (a swapped object). */
+    public static EncryptionContext recordContext(String tenant, String type, String id, long version) {
         return new EncryptionContext(tenant, type, id, String.valueOf(version));
     }
 
