@@ -227,9 +227,9 @@ public final class VaultEvidence {
         trail.checkpoint();
         AuditVerifier.Result verified = verifier.verify();
         boolean lagOk = lag.compareTo(settings.maxCheckpointLag()) <= 0;
-        String result = verified.message() + "; before this check the latest signed checkpoint covered " + covered + " of "
-                + "the events, the oldest event not under it " + (oldestUncovered == null ? "none" : "recorded " + round(lag) + " ago")
-                + " (at most " + settings.maxCheckpointLag() + ")";
+        String result = verified.message() + "; before this check the latest signed checkpoint covered " + covered + " events, "
+                + (oldestUncovered == null ? "all of them" : "the oldest event after it recorded " + round(lag) + " ago")
+                + " (at most " + settings.maxCheckpointLag() + " allowed)";
         String note = latest.isEmpty() ? "" : String.valueOf(latest.get(0).get("note"));
         return EvidenceCheck.of(Kind.INTEGRITY, "measured the lag of the signed checkpoints behind the trail, then recomputed the "
                 + "Merkle tree from every stored event and checked every signed checkpoint, in the database and the audit bucket "

@@ -56,7 +56,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 public class SecurityConfig {
 
     static final String[] PUBLIC_GETS = {"/fhir/metadata", SmartConfigurationServlet.FHIR_PATH, SmartConfigurationServlet.ROOT_PATH,
-            SmartConfigurationServlet.JWKS_PATH, "/actuator/health", "/actuator/health/**"};
+            SmartConfigurationServlet.JWKS_PATH, "/actuator/health", "/actuator/health/**",
+            // The console's static files: no data, which its script asks of the API with the user's token (docs/console.md).
+            "/console", fr.hdsvault.api.web.SecurityHeaders.CONSOLE_PATH + "**"};
 
     /** Hands the authenticated caller to the audit trail, which records the request after this chain has ended. */
     private static final jakarta.servlet.Filter CALLER_TO_AUDIT = (request, response, chain) -> {

@@ -26,6 +26,14 @@ public final class SecurityHeaders extends OncePerRequestFilter {
             "Referrer-Policy", "no-referrer",
             "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 
+    /**
+     * The console's pages (static files, no data: docs/console.md) load their own script and style
+     * and call the vault's API, nothing else: no inline script, no other origin, no framing.
+     */
+    static final String CONSOLE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            + "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    public static final String CONSOLE_PATH = "/console/";
+
     public static void apply(HttpServletResponse response) {
         HEADERS.forEach(response::setHeader);
     }
@@ -34,6 +42,9 @@ public final class SecurityHeaders extends OncePerRequestFilter {
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
         apply(response);
+        if (request.getRequestURI().startsWith(CONSOLE_PATH) && "GET".equals(request.getMethod())) {
+            response.setHeader("Content-Security-Policy", CONSOLE_POLICY);
+        }
         chain.doFilter(request, response);
     }
 }
