@@ -38,6 +38,23 @@ public final class AuditEvents {
                     .findFirst().orElse(null);
         }
 
+        /** The {@code jti} of the caller's token (BALP: the user agent's policy), or null. */
+        public String tokenId() {
+            return event.getAgent().stream().filter(a -> a.getRequestor() && !a.getPolicy().isEmpty()).map(a -> a.getPolicy().get(0)
+                    .getValue()).findFirst().orElse(null);
+        }
+
+        /** The client's network address (the requestor's), or null. */
+        public String address() {
+            return event.getAgent().stream().filter(a -> a.getRequestor() && a.hasNetwork() && a.getNetwork().hasAddress())
+                    .map(a -> a.getNetwork().getAddress()).findFirst().orElse(null);
+        }
+
+        /** The caller's fhirUser ({@code Practitioner/123}), or null. */
+        public String fhirUser() {
+            return event.getAgent().stream().filter(a -> a.getRequestor() && a.hasAltId()).map(a -> a.getAltId()).findFirst().orElse(null);
+        }
+
         /** The reason a break-glass request gave (BALP's purpose of use BTG), or null when the request did not break the glass. */
         public String breakGlassReason() {
             return event.getPurposeOfEvent().stream().filter(p -> p.getCoding().stream().anyMatch(c -> BREAK_GLASS.equals(c.getCode())))
@@ -91,6 +108,9 @@ public final class AuditEvents {
                 user.addRole(new CodeableConcept(new Coding(ROLE_SYSTEM, caller.role().claimValue(), null)));
                 if (caller.fhirUser() != null) {
                     user.setAltId(caller.fhirUser());
+                }
+                if (caller.tokenId() != null) { // BALP: the token's identifier, which ties the accesses of one token together
+                    user.addPolicy(caller.tokenId());
                 }
             } else {
                 user.setWho(new Reference().setDisplay("unauthenticated"));

@@ -29,8 +29,9 @@ public class DetectionConfig {
 
     @Bean(destroyMethod = "close")
     Detector detector(AuditTrail trail, AuditLog auditLog, AuditEvents events, JdbcTemplate jdbc, DetectionProperties properties,
-                      AlertOutbox outbox) {
-        return new Detector(trail, auditLog, events, jdbc, properties, outbox::wake, Clock.systemUTC());
+                      AlertOutbox outbox, fr.hdsvault.api.resources.VaultRepository repository) {
+        return new Detector(trail, auditLog, events, jdbc, properties,
+                new RecordRules(jdbc, repository, fr.hdsvault.api.VaultApplication.TENANT, properties), outbox::wake, Clock.systemUTC());
     }
 
     static List<AlertSink> sinks(DetectionProperties properties) {

@@ -19,6 +19,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param evaluateEvery how often, at most, an active agent's recent accesses are counted again
  * @param deliverEvery how often the sinks are sent what they have not received, besides at once when an alert is raised
  * @param sensitivePatients patients whose records raise an alert when anyone but themselves (or an auditor) reads them: ids or {@code Patient/id}
+ * @param sensitiveLabels   patients whose record is labelled restricted ({@code meta.security} R or V) are sensitive too
+ * @param sameFamilyName    an alert when a practitioner reads the record of a patient with its family name (or its own names)
+ * @param tokenAddresses    an alert when one bearer token is used from more network addresses than this (0: off)
  * @param privilegedChanges an alert for each change of privileges (backend clients), keys (root key rotation, erasure) or custody
  *                          (restitution, destruction)
  */
@@ -35,7 +38,10 @@ public record DetectionProperties(
         @DefaultValue List<String> sensitivePatients,
         @DefaultValue("true") boolean privilegedChanges,
         @DefaultValue OffHours offHours,
-        @DefaultValue BulkExport bulkExport) {
+        @DefaultValue BulkExport bulkExport,
+        @DefaultValue("true") boolean sensitiveLabels,
+        @DefaultValue("true") boolean sameFamilyName,
+        @DefaultValue("1") int tokenAddresses) {
 
     /** The rules that are on, each with its threshold, as docs/detection.md names them (for the evidence report). */
     public List<String> rulesOn() {
@@ -61,8 +67,15 @@ public record DetectionProperties(
         if (breakGlass.patients() > 0) {
             on.add("break-glass-frequent: more than " + breakGlass.patients() + " patients in " + breakGlass.window());
         }
-        if (!sensitivePatients.isEmpty()) {
-            on.add("sensitive-patient: " + sensitivePatients.size() + " patients listed");
+        if (!sensitivePatients.isEmpty() || sensitiveLabels) {
+            on.add("sensitive-patient: " + sensitivePatients.size() + " patients listed" + (sensitiveLabels
+                    ? ", and records labelled restricted" : ""));
+        }
+        if (sameFamilyName) {
+            on.add("same-family-name and self-access: a practitioner's names (keyed hashes) equal the patient's");
+        }
+        if (tokenAddresses > 0) {
+            on.add("token-addresses: one token used from more than " + tokenAddresses + " network addresses");
         }
         if (privilegedChanges) {
             on.add("privileged-change: each change of privileges, keys or custody");

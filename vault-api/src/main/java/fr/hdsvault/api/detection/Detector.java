@@ -49,6 +49,8 @@ public final class Detector implements AutoCloseable {
     private final Runnable raised;
     private final List<DetectionRule> rules;
     private final EventRules eventRules;
+    private final RecordRules recordRules;
+    private final TokenAddresses tokenAddresses;
     /** Events of agents, waiting for the detector; full means it falls behind: counted, never blocking the trail. */
     private final BlockingQueue<AuditEvents.Entry> observed = new ArrayBlockingQueue<>(10_000);
     private final Counter dropped = Counter.builder("vault.detection.dropped")
@@ -60,7 +62,7 @@ public final class Detector implements AutoCloseable {
 
     /** @param raised told after each alert is recorded (the sinks' outbox) */
     public Detector(AuditTrail trail, AuditLog auditLog, AuditEvents events, JdbcTemplate jdbc, DetectionProperties properties,
-                    Runnable raised, Clock clock) {
+                    RecordRules recordRules, Runnable raised, Clock clock) {
         this.trail = trail;
         this.auditLog = auditLog;
         this.events = events;
@@ -70,6 +72,8 @@ public final class Detector implements AutoCloseable {
         this.raised = raised;
         this.rules = java.util.Arrays.stream(DetectionRule.values()).filter(r -> r.enabled(properties)).toList();
         this.eventRules = new EventRules(properties);
+        this.recordRules = recordRules;
+        this.tokenAddresses = new TokenAddresses(jdbc, auditLog, properties.tokenAddresses());
         this.thread = new Thread(this::run, "detector");
         thread.setDaemon(true);
         thread.start();
@@ -97,7 +101,13 @@ public final class Detector implements AutoCloseable {
                     Map<String, String> exports = new HashMap<>(); // job entity -> agent
                     for (AuditEvents.Entry e : batch) {
                         pending.putIfAbsent(e.agent(), now);
-                        for (EventRules.Finding f : eventRules.check(e)) {
+                        List<EventRules.Finding> findings = new ArrayList<>(eventRules.check(e));
+                        findings.addAll(recordRules.check(e));
+                        EventRules.Finding replayed = tokenAddresses.check(e, now);
+                        if (replayed != null) {
+                            findings.add(replayed);
+                        }
+                        for (EventRules.Finding f : findings) {
                             raiseOnce(f.rule(), f.display(), e.agent(), f.patient(), f.measured(), f.once(), now);
                         }
                         if (BULK_EXPORT_SUBTYPE.equals(e.subtype()) && e.entity() != null) {
@@ -107,6 +117,7 @@ public final class Detector implements AutoCloseable {
                     exports.forEach((job, agent) -> evaluateExport(job, agent, now));
                 }
                 evaluateDue(now);
+                tokenAddresses.prune(now);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

@@ -114,6 +114,11 @@ public final class SearchTokens {
         return StringSearch.query(index, param, value, exact);
     }
 
+    /** The token of a whole string as written ({@code :exact}), the same for every type that has the parameter. */
+    public String exactStringToken(String param, String value) {
+        return index.stringExact(param, value);
+    }
+
     /** Query tokens for date buckets ({@link DateSearch}). */
     List<String> dateQuery(String param, java.util.Collection<String> buckets) {
         return buckets.stream().map(b -> index.dateBucket(param, b)).toList();

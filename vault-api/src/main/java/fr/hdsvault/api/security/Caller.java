@@ -13,9 +13,10 @@ import java.util.List;
  * @param fhirUser  the {@code fhirUser} claim (e.g. {@code Practitioner/123}), or null
  * @param clientId  the OAuth client ({@code azp} or {@code client_id}), or null
  * @param method    how it authenticated: {@code jwt} or {@code mtls}
+ * @param tokenId   the token's {@code jti}, or null (a client certificate, a token without one)
  */
 public record Caller(String subject, Role role, List<SmartScope> scopes, String patient, String fhirUser,
-                     String clientId, String method) {
+                     String clientId, String method, String tokenId) {
 
     public Caller {
         scopes = List.copyOf(scopes);

@@ -47,7 +47,8 @@ public final class CallerJwtConverter implements Converter<Jwt, AbstractAuthenti
             throw new InvalidBearerTokenException("The token's patient claim is not a resource id");
         }
         String client = jwt.getClaimAsString("azp") != null ? jwt.getClaimAsString("azp") : jwt.getClaimAsString("client_id");
-        Caller caller = new Caller(jwt.getSubject(), role, scopes, patient, jwt.getClaimAsString("fhirUser"), client, "jwt");
+        Caller caller = new Caller(jwt.getSubject(), role, scopes, patient, jwt.getClaimAsString("fhirUser"), client, "jwt",
+                jwt.getId());
         return new CallerAuthentication(caller, jwt);
     }
 

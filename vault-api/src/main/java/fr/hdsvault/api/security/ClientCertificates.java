@@ -34,7 +34,7 @@ final class ClientCertificates implements AuthenticationUserDetailsService<PreAu
             throw new IllegalArgumentException("vault.security.mtls.clients: " + client.commonName()
                     + " is a system client; patient context needs a token");
         }
-        return new Caller(client.commonName(), role, scopes, null, null, client.commonName(), "mtls");
+        return new Caller(client.commonName(), role, scopes, null, null, client.commonName(), "mtls", null);
     }
 
     @Override

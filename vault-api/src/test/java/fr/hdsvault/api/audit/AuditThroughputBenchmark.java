@@ -96,7 +96,7 @@ public final class AuditThroughputBenchmark {
                     checkpoints, new AuditRetention(jdbc, tx), new AuditTrail.Settings("audit:bench", 1000, Duration.ofSeconds(10),
                             Duration.ofSeconds(30), Duration.ofDays(365)), Clock.systemUTC());
             AuditEvents events = new AuditEvents("bench", "bench-site");
-            Caller caller = new Caller("dr-bench", Role.PRACTITIONER, SmartScope.parseAll("user/*.cruds"), null, null, "app", "jwt");
+            Caller caller = new Caller("dr-bench", Role.PRACTITIONER, SmartScope.parseAll("user/*.cruds"), null, null, "app", "jwt", null);
             System.out.printf("# audit trail throughput: %s + embedded store, %d cores, %.0f s per round%n",
                     schema == null ? "H2 file" : "PostgreSQL", Runtime.getRuntime().availableProcessors(), seconds);
             System.out.println("| threads | events/s | p50 wait ms | p99 wait ms |");
