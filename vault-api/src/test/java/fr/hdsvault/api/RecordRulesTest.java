@@ -35,7 +35,8 @@ class RecordRulesTest {
     @BeforeAll
     static void start() throws Exception {
         vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.http.trusted-proxies", "127.0.0.1/32",
-                "vault.detection.evaluate-every", "1s"));
+                "vault.detection.evaluate-every", "1s", "vault.security.break-glass.enabled", "true",
+                "vault.detection.break-glass.care-within", "2s"));
         tokens = TestTokens.ofVault(vault.dataDir);
         loader = tokens.sign("loader", "practitioner", "user/*.cruds", null);
         auditor = tokens.sign("security-officer", "auditor", null, null);
@@ -105,6 +106,29 @@ class RecordRulesTest {
         // The token's id is in the trail (BALP agent.policy): the accesses of one token can be followed.
         AuditEvent access = events("agent=replayed-user&action=R").get(0);
         assertThat(access.getAgent().get(0).getPolicy()).isNotEmpty();
+    }
+
+    @Test
+    void breakGlassWithNoCareAfterwardsIsAlertedAndWithCareIsNot() throws Exception {
+        String own = created("Patient", "{\"resourceType\":\"Patient\"}");
+        String cared = created("Patient", "{\"resourceType\":\"Patient\"}");
+        String looked = created("Patient", "{\"resourceType\":\"Patient\"}");
+        String inOwnContext = tokens.sign("dr-emergency", "practitioner", "launch/patient patient/*.cruds", own);
+        for (String id : List.of(cared, looked)) {
+            HttpResponse<String> r = vault.send("GET", "/fhir/Patient/" + id, inOwnContext, null, "X-Break-Glass-Reason",
+                    "unconscious patient brought to the emergency room");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        }
+        // The emergency goes on: the patient is taken into care, and the practitioner records an observation.
+        String inCare = tokens.sign("dr-emergency", "practitioner", "launch/patient patient/*.cruds", cared);
+        HttpResponse<String> observed = vault.send("POST", "/fhir/Observation", inCare, "{\"resourceType\":\"Observation\",\"status\":"
+                + "\"final\",\"code\":{\"text\":\"heart rate\"},\"subject\":{\"reference\":\"Patient/" + cared + "\"}}");
+        assertThat(observed.statusCode()).as(observed.body()).isEqualTo(201);
+
+        List<AuditEvent> alerts = alerts("dr-emergency", "break-glass-no-care", 1);
+        assertThat(alerts).extracting(RecordRulesTest::patientOf).containsExactly("Patient/" + looked);
+        Thread.sleep(2500); // another scan: still only that one
+        assertThat(events("agent=dr-emergency&subtype=urn:hds-vault:alert%7Cbreak-glass-no-care")).hasSize(1);
     }
 
     static String created(String type, String json) throws Exception {

@@ -64,6 +64,9 @@ public record DetectionProperties(
         if (breakGlass.minReason() > 0) {
             on.add("break-glass-reason: a reason under " + breakGlass.minReason() + " characters");
         }
+        if (breakGlass.alertEach() && !breakGlass.careWithin().isZero() && !breakGlass.careWithin().isNegative()) {
+            on.add("break-glass-no-care: no care recorded within " + breakGlass.careWithin() + " of a break-glass access");
+        }
         if (breakGlass.patients() > 0) {
             on.add("break-glass-frequent: more than " + breakGlass.patients() + " patients in " + breakGlass.window());
         }
@@ -127,11 +130,12 @@ public record DetectionProperties(
 
     /**
      * Break-glass: an alert for each use (once a day per agent and patient) when {@code alertEach},
-     * one for a reason shorter than {@code minReason} characters, and one when an agent broke the
-     * glass on more than {@code patients} patients within {@code window} (0: off).
+     * one for a reason shorter than {@code minReason} characters, one when an agent broke the
+     * glass on more than {@code patients} patients within {@code window} (0: off), and one when it
+     * recorded no care in the record within {@code careWithin} (0: off; needs {@code alertEach}).
      */
     public record BreakGlass(@DefaultValue("true") boolean alertEach, @DefaultValue("15") int minReason, @DefaultValue("3") int patients,
-                             @DefaultValue("7d") Duration window) {
+                             @DefaultValue("7d") Duration window, @DefaultValue("24h") Duration careWithin) {
     }
 
     /** A SIEM's syslog collector over TLS (RFC 5425), off without a host; {@code trustedCa}: PEM CAs instead of the JDK's. */

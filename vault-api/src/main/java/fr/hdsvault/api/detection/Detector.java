@@ -51,6 +51,7 @@ public final class Detector implements AutoCloseable {
     private final EventRules eventRules;
     private final RecordRules recordRules;
     private final TokenAddresses tokenAddresses;
+    private final BreakGlassCare breakGlassCare;
     /** Events of agents, waiting for the detector; full means it falls behind: counted, never blocking the trail. */
     private final BlockingQueue<AuditEvents.Entry> observed = new ArrayBlockingQueue<>(10_000);
     private final Counter dropped = Counter.builder("vault.detection.dropped")
@@ -74,6 +75,8 @@ public final class Detector implements AutoCloseable {
         this.eventRules = new EventRules(properties);
         this.recordRules = recordRules;
         this.tokenAddresses = new TokenAddresses(jdbc, auditLog, properties.tokenAddresses());
+        this.breakGlassCare = new BreakGlassCare(jdbc, auditLog, properties.breakGlass().alertEach()
+                ? properties.breakGlass().careWithin() : Duration.ZERO);
         this.thread = new Thread(this::run, "detector");
         thread.setDaemon(true);
         thread.start();
@@ -118,6 +121,10 @@ public final class Detector implements AutoCloseable {
                 }
                 evaluateDue(now);
                 tokenAddresses.prune(now);
+                for (BreakGlassCare.Uncared u : breakGlassCare.due(now, false)) {
+                    raiseOnce(BreakGlassCare.RULE, "Break-glass with no care afterwards", u.agent(), u.patient(), "no care recorded in "
+                            + "the record within " + breakGlassCare.within() + " of a break-glass access", Duration.ofDays(1), now);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
