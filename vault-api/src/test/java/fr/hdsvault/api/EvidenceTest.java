@@ -47,7 +47,8 @@ import tools.jackson.databind.json.JsonMapper;
  * a drill, a webhook receiving alerts) passes all ten checks, writes a report that
  * {@code evidence verify} accepts offline and refuses once altered, and whose SHA-256 the trail
  * records; then a fault is planted for one check after another and exactly the checks planted so
- * far fail: an unreachable alert receiver, an object stored in clear, a rewritten audit event,
+ * far fail: an unreachable alert receiver, an object stored in clear, a rewritten audit event (which
+ * the vault's own watch on its trail also alerts),
  * an interrupted root key rotation, a backup object deleted, then a drill on that set. A vault
  * accepting TLS 1.2 with a CBC suite fails the TLS check (a store outside France: ResidencyEvidenceTest).
  */
@@ -89,6 +90,7 @@ class EvidenceTest {
         settings.put("vault.detection.webhook.url", "https://127.0.0.1:" + webhook.getAddress().getPort() + "/alerts");
         settings.put("vault.detection.webhook.trusted-ca", pki.directory().resolve(DevPki.CA_CERT).toString());
         settings.put("vault.evidence.delivery-timeout", "4s");
+        settings.put("vault.detection.trail-check-every", "1s");
         vault = new VaultHttps(dir.resolve("vault"), settings);
         tokens = TestTokens.ofVault(vault.dataDir);
         String practitioner = tokens.sign("dr-evidence", "practitioner", "user/*.cruds", null);
@@ -209,6 +211,15 @@ class EvidenceTest {
         checks = vaultChecks();
         assertThat(failing(checks)).isEqualTo(planted);
         assertThat((String) checks.get("integrity").get("result")).contains("position 1");
+        // The vault's own watch on its trail alerts too, without waiting for anyone to ask: the SIEM hears of it.
+        String auditor = tokens.sign("officer", "auditor", null, null);
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        String alerts;
+        do {
+            Thread.sleep(300);
+            alerts = vault.get("/fhir/AuditEvent?subtype=urn:hds-vault:alert%7Caudit-trail-integrity", auditor).body();
+        } while (!alerts.contains("position 1") && System.nanoTime() < deadline);
+        assertThat(alerts).contains("audit trail FAILED at position 1").contains("hds-vault");
 
         // Key management: a root key rotation that left one key-encryption key under the old root version.
         String operator = tokens.sign("ops-evidence", "operator", null, null);

@@ -29,9 +29,11 @@ public class DetectionConfig {
 
     @Bean(destroyMethod = "close")
     Detector detector(AuditTrail trail, AuditLog auditLog, AuditEvents events, JdbcTemplate jdbc, DetectionProperties properties,
-                      AlertOutbox outbox, fr.hdsvault.api.resources.VaultRepository repository) {
+                      AlertOutbox outbox, fr.hdsvault.api.resources.VaultRepository repository,
+                      fr.hdsvault.api.audit.AuditVerifier verifier) {
         return new Detector(trail, auditLog, events, jdbc, properties,
-                new RecordRules(jdbc, repository, fr.hdsvault.api.VaultApplication.TENANT, properties), outbox::wake, Clock.systemUTC());
+                new RecordRules(jdbc, repository, fr.hdsvault.api.VaultApplication.TENANT, properties), verifier, outbox::wake,
+                Clock.systemUTC());
     }
 
     static List<AlertSink> sinks(DetectionProperties properties) {

@@ -22,6 +22,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param sensitiveLabels   patients whose record is labelled restricted ({@code meta.security} R or V) are sensitive too
  * @param sameFamilyName    an alert when a practitioner reads the record of a patient with its family name (or its own names)
  * @param tokenAddresses    an alert when one bearer token is used from more network addresses than this (0: off)
+ * @param trailCheckEvery   how often the vault verifies its own audit trail, as {@code vault audit verify} does, and
+ *                          raises {@code audit-trail-integrity} when it does not verify (0: never)
  * @param privilegedChanges an alert for each change of privileges (backend clients), keys (root key rotation, erasure) or custody
  *                          (restitution, destruction)
  */
@@ -41,7 +43,8 @@ public record DetectionProperties(
         @DefaultValue BulkExport bulkExport,
         @DefaultValue("true") boolean sensitiveLabels,
         @DefaultValue("true") boolean sameFamilyName,
-        @DefaultValue("1") int tokenAddresses) {
+        @DefaultValue("1") int tokenAddresses,
+        @DefaultValue("1h") Duration trailCheckEvery) {
 
     /** The rules that are on, each with its threshold, as docs/detection.md names them (for the evidence report). */
     public List<String> rulesOn() {
@@ -76,6 +79,9 @@ public record DetectionProperties(
         }
         if (sameFamilyName) {
             on.add("same-family-name and self-access: a practitioner's names (keyed hashes) equal the patient's");
+        }
+        if (!trailCheckEvery.isZero() && !trailCheckEvery.isNegative()) {
+            on.add("audit-trail-integrity: the trail verified every " + trailCheckEvery);
         }
         if (tokenAddresses > 0) {
             on.add("token-addresses: one token used from more than " + tokenAddresses + " network addresses");

@@ -59,11 +59,12 @@ public final class Detector implements AutoCloseable {
     private final Map<String, Instant> lastEvaluated = new HashMap<>();
     private final Map<String, Instant> pending = new HashMap<>();
     private final Thread thread;
+    private final java.util.concurrent.ScheduledExecutorService trailWatch;
     private volatile boolean running = true;
 
     /** @param raised told after each alert is recorded (the sinks' outbox) */
     public Detector(AuditTrail trail, AuditLog auditLog, AuditEvents events, JdbcTemplate jdbc, DetectionProperties properties,
-                    RecordRules recordRules, Runnable raised, Clock clock) {
+                    RecordRules recordRules, fr.hdsvault.api.audit.AuditVerifier verifier, Runnable raised, Clock clock) {
         this.trail = trail;
         this.auditLog = auditLog;
         this.events = events;
@@ -81,6 +82,15 @@ public final class Detector implements AutoCloseable {
         thread.setDaemon(true);
         thread.start();
         trail.onCommitted(this::observe);
+        this.trailWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "audit-trail-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        Duration every = properties.trailCheckEvery();
+        if (!every.isZero() && !every.isNegative()) {
+            trailWatch.scheduleWithFixedDelay(() -> checkTrail(verifier), every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Called by the audit writer with each durable group: hands the agents' events over, never blocks. */
@@ -133,6 +143,27 @@ public final class Detector implements AutoCloseable {
             } finally {
                 batch.clear();
             }
+        }
+    }
+
+    static final String TRAIL_RULE = "audit-trail-integrity";
+
+    /**
+     * The trail verified as {@code vault audit verify} does it (every event against the signed
+     * checkpoints, in the database and the bucket): a rewritten, deleted or truncated event, or a
+     * checkpoint removed, raises an alert naming the first divergent position, once a day, and
+     * counts an integrity failure. The agent of the alert is the vault itself.
+     */
+    private void checkTrail(fr.hdsvault.api.audit.AuditVerifier verifier) {
+        try {
+            fr.hdsvault.api.audit.AuditVerifier.Result result = verifier.verify();
+            if (!result.ok()) {
+                fr.hdsvault.api.metrics.IntegrityFailures.count(fr.hdsvault.api.metrics.IntegrityFailures.Kind.AUDIT);
+                raiseOnce(TRAIL_RULE, "The audit trail does not verify", "hds-vault", null, result.message(), Duration.ofDays(1),
+                        clock.instant());
+            }
+        } catch (RuntimeException e) { // the database or the bucket away: the next round tries again
+            log.warn("the audit trail could not be verified: {}", e.getClass().getName());
         }
     }
 
@@ -221,6 +252,7 @@ public final class Detector implements AutoCloseable {
 
     @Override
     public void close() {
+        trailWatch.shutdownNow();
         running = false;
         thread.interrupt();
     }
