@@ -207,11 +207,8 @@ class ConsoleBrowserTest {
     }
 
     static String created(String token, String family) throws Exception {
-        HttpResponse<String> r = vault.send("POST", "/fhir/Patient", token, "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\""
-                + family + "\",\"given\":[\"Lise\"]}],\"birthDate\":\"1958-03-04\"}");
-        assertThat(r.statusCode()).isEqualTo(201);
-        String location = r.headers().firstValue("Location").orElseThrow();
-        return location.replaceAll(".*/Patient/([^/]+)/_history/.*", "$1");
+        return vault.create("Patient", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + family
+                + "\",\"given\":[\"Lise\"]}],\"birthDate\":\"1958-03-04\"}", token);
     }
 
     static void login(String token) {

@@ -256,9 +256,7 @@ class DetectionReplayTest {
     }
 
     static String created(String type, String json) throws Exception {
-        HttpResponse<String> r = vault.send("POST", "/fhir/" + type, loader, json);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return r.headers().firstValue("Location").orElseThrow().replaceAll(".*/" + type + "/([^/]+)/_history/.*", "$1");
+        return vault.create(type, json, loader);
     }
 
     static String id(Patient p) {

@@ -48,6 +48,15 @@ final class VaultHttps implements AutoCloseable {
         return client.send(request(base + path, method, token, body, headers), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Creates a resource (201 expected) and returns its id, from the Location header. */
+    String create(String type, String json, String token) throws Exception {
+        HttpResponse<String> r = send("POST", "/fhir/" + type, token, json);
+        if (r.statusCode() != 201) {
+            throw new AssertionError("creating a " + type + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.headers().firstValue("Location").orElseThrow().replaceAll(".*/" + type + "/([^/]+)/_history/.*", "$1");
+    }
+
     /** A request to {@code url} with a bearer token and a FHIR JSON body when they are not null. */
     static HttpRequest request(String url, String method, String token, String body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120))
