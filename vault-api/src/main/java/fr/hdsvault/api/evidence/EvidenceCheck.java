@@ -1,7 +1,7 @@
 package fr.hdsvault.api.evidence;
 
-import java.nio.charset.StandardCharsets;
 import fr.hdsvault.api.lifecycle.SignedStatement;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
 /**
