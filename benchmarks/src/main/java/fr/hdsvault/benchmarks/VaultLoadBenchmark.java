@@ -43,7 +43,10 @@ import javax.net.ssl.SSLContext;
  * embedded S3 server, and prints the vault/bare ratios.
  *
  * <p>Run: {@code ./mvnw -q -DskipTests package && java -cp benchmarks/target/benchmarks.jar
- * fr.hdsvault.benchmarks.VaultLoadBenchmark [seconds-per-read-phase]}
+ * fr.hdsvault.benchmarks.VaultLoadBenchmark [seconds-per-read-phase] [detection-rounds]}; with {@code detection-rounds},
+ * only the detection rules' cost: after the ingest, that many restarts with the rules on and as many
+ * with them off, interleaved (on, off, on, off...), reads by id with 1 and 8 clients in each, and
+ * the medians compared.
  */
 public final class VaultLoadBenchmark {
 
@@ -88,6 +91,12 @@ public final class VaultLoadBenchmark {
             StorageLoadBenchmark.Op search = (t, n) ->
                     send(http, base + "/fhir/Observation?patient=" + patients.get((int) (n % patients.size())), token, 200);
             StorageLoadBenchmark.measure(read, 8, 2); // warm-up
+            int detectionRounds = args.length > 1 ? Integer.parseInt(args[1]) : 0;
+            if (detectionRounds > 0) {
+                detectionCost(vault, dir, port, http, base, read, seconds, detectionRounds);
+                vault = restarted;
+                return;
+            }
             StorageLoadBenchmark.Result read1 = StorageLoadBenchmark.measure(read, 1, seconds);
             StorageLoadBenchmark.Result read8 = StorageLoadBenchmark.measure(read, 8, seconds);
             StorageLoadBenchmark.Result search1 = StorageLoadBenchmark.measure(search, 1, seconds);
@@ -245,6 +254,46 @@ public final class VaultLoadBenchmark {
         restarted = startVault(dir, port, jvmOptions);
         waitReady(http, base);
         StorageLoadBenchmark.measure(read, 8, seconds);
+    }
+
+    /**
+     * The detection rules' cost on reads, measured apart: rounds alternate a restart with the rules
+     * on (the default) and one with them off, each warmed up the same way, so that drift of the
+     * machine over the run falls on both; the medians of each are compared. Every read records its
+     * audit event, so read throughput is also audit throughput here.
+     */
+    static void detectionCost(Process running, Path dir, int port, HttpClient http, String base, StorageLoadBenchmark.Op read,
+                              double seconds, int rounds) throws Exception {
+        List<List<StorageLoadBenchmark.Result>> on = List.of(new ArrayList<>(), new ArrayList<>());
+        List<List<StorageLoadBenchmark.Result>> off = List.of(new ArrayList<>(), new ArrayList<>());
+        for (int r = 0; r < rounds; r++) {
+            for (boolean rulesOn : new boolean[] {true, false}) {
+                StorageLoadBenchmark.Result[] got = rulesOn ? readsAfterRestart(running, dir, port, http, base, read, seconds)
+                        : readsAfterRestart(running, dir, port, http, base, read, seconds, "-Dvault.detection.enabled=false");
+                for (int i = 0; i < 2; i++) {
+                    (rulesOn ? on : off).get(i).add(got[i]);
+                }
+                System.out.printf("round %d, rules %s: 1 client %.0f req/s (p50 %.2f ms), 8 clients %.0f req/s (p50 %.2f ms)%n", r + 1,
+                        rulesOn ? "on " : "off", got[0].opsPerSecond(), got[0].percentileMillis(0.5), got[1].opsPerSecond(),
+                        got[1].percentileMillis(0.5));
+            }
+        }
+        System.out.println("| reads by id (= audit events) | rules on, median | rules off, median | on/off |");
+        System.out.println("|---|---|---|---|");
+        for (int i = 0; i < 2; i++) {
+            double a = median(on.get(i).stream().mapToDouble(StorageLoadBenchmark.Result::opsPerSecond).toArray());
+            double b = median(off.get(i).stream().mapToDouble(StorageLoadBenchmark.Result::opsPerSecond).toArray());
+            double pa = median(on.get(i).stream().mapToDouble(x -> x.percentileMillis(0.5)).toArray());
+            double pb = median(off.get(i).stream().mapToDouble(x -> x.percentileMillis(0.5)).toArray());
+            System.out.printf("| %d client(s), %d rounds each | %.0f req/s, p50 %.2f ms | %.0f req/s, p50 %.2f ms | %.2f |%n",
+                    i == 0 ? 1 : 8, rounds, a, pa, b, pb, a / b);
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     /** Reads with 1 and 8 clients on a vault restarted with these JVM options. */
