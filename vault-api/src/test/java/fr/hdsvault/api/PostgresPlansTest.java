@@ -226,8 +226,9 @@ class PostgresPlansTest {
      * the current resources.
      */
     private static long grow(Connection c, int from, int to) throws Exception {
-        String suffix = "'-c' || g";
-        String original = " where resource_id not like '%-c%'";
+        // "-clone": never inside a UUID (hex), so originals whose random id holds "-c" are not taken for clones.
+        String suffix = "'-clone' || g";
+        String original = " where resource_id not like '%-clone%'";
         String clones = ", generate_series(" + from + ", " + to + ") g";
         String compartment = "case when compartment like 'Patient/%' then compartment || " + suffix + " else compartment end";
         try (var s = c.createStatement()) {
@@ -241,12 +242,12 @@ class PostgresPlansTest {
             s.execute("insert into search_token select t.tenant, t.resource_type, t.resource_id || " + suffix + ", t.param, "
                     + "case when exists (select 1 from shared_token x where x.tenant = t.tenant and x.resource_type = t.resource_type "
                     + "and x.param = t.param and x.token = t.token) then t.token else encode(sha256((t.token || g)::bytea), 'hex') end "
-                    + "from search_token t" + clones + " where t.resource_id not like '%-c%'");
+                    + "from search_token t" + clones + " where t.resource_id not like '%-clone%'");
             s.execute("insert into compartment_kek select tenant, compartment || " + suffix + ", md5(kek_id || g) from compartment_kek"
-                    + clones + " where compartment like 'Patient/%' and compartment not like '%-c%'");
+                    + clones + " where compartment like 'Patient/%' and compartment not like '%-clone%'");
             s.execute("insert into kek_registry select md5(r.kek_id || g), r.version, r.root_key_version, r.wrapped_key, r.created_at, "
                     + "r.destroyed_at from kek_registry r join compartment_kek k on k.kek_id = r.kek_id and k.compartment like 'Patient/%' "
-                    + "and k.compartment not like '%-c%'" + clones);
+                    + "and k.compartment not like '%-clone%'" + clones);
             // Audit events: a twentieth as many clones (each request records one or more).
             s.execute("insert into audit_event select (select max(seq) from audit_event) + row_number() over (), recorded_at - g * "
                     + "interval '1 second', action, outcome, subtype, agent_token, case when patient_token is null then null else "

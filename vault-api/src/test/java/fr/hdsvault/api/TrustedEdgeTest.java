@@ -61,8 +61,10 @@ class TrustedEdgeTest {
     static List<AuditEvent> newestEvents(VaultHttps vault, int n) throws Exception {
         String auditor = TestTokens.ofVault(vault.dataDir).sign("audit-edge", "auditor", null, null);
         Bundle b = FHIR.newJsonParser().parseResource(Bundle.class,
-                vault.get("/fhir/AuditEvent?_sort=-date&_count=" + n, auditor).body());
-        return b.getEntry().stream().map(e -> (AuditEvent) e.getResource()).toList();
+                vault.get("/fhir/AuditEvent?_sort=-date&_count=" + (n + 10), auditor).body());
+        // The accesses only: one token seen from two addresses here is also, rightly, a security alert (token-addresses).
+        return b.getEntry().stream().map(e -> (AuditEvent) e.getResource())
+                .filter(e -> !fr.hdsvault.api.audit.AuditEvents.ALERT_SYSTEM.equals(e.getType().getSystem())).limit(n).toList();
     }
 
     @Test
