@@ -183,7 +183,12 @@ public final class VaultEvidence {
             }
             String stored = new String(raw, StandardCharsets.ISO_8859_1);
             List<String> leaves = new ArrayList<>();
-            strings(json.readTree(plain), leaves);
+            try {
+                strings(json.readTree(plain), leaves);
+            } catch (RuntimeException e) { // a parser's message quotes the text it read: the record's content, never reported
+                problems.add("object " + s.objectKey() + " opened but does not hold a JSON resource");
+                continue;
+            }
             values += leaves.size();
             // Compared byte for byte: the UTF-8 bytes of each value, read as ISO-8859-1 on both sides.
             long inClear = leaves.stream().filter(v -> stored.contains(new String(v.getBytes(StandardCharsets.UTF_8),
