@@ -38,6 +38,10 @@ public final class TokenCommand implements Callable<Integer> {
     @Option(names = "--patient", paramLabel = "ID", description = "Patient id, for patient-context scopes.")
     String patient;
 
+    @Option(names = "--fhir-user", paramLabel = "TYPE/ID", description = "The user's own FHIR resource, e.g. Practitioner/123 "
+            + "(the fhirUser claim; the detection rules compare a practitioner's names with its patients').")
+    String fhirUser;
+
     @Option(names = "--ttl", defaultValue = "15m", paramLabel = "DURATION",
             description = "Lifetime: 30s, 15m, 1h, or ISO-8601 (PT15M); at most 1h, the vault's default maximum "
                     + "(vault.security.tokens.max-lifetime). Default: ${DEFAULT-VALUE}.")
@@ -51,9 +55,12 @@ public final class TokenCommand implements Callable<Integer> {
         if ((r == Role.PATIENT || patientScopes) && patient == null) {
             throw new ParameterException(spec.commandLine(), "--patient ID is needed for the patient role and patient/ scopes");
         }
+        if (fhirUser != null && !fhirUser.matches("(Practitioner|PractitionerRole|Patient|RelatedPerson|Person)/[A-Za-z0-9\\-.]{1,64}")) {
+            throw new ParameterException(spec.commandLine(), "--fhir-user must be a reference such as Practitioner/123");
+        }
         TokenIssuer issuer = TokenIssuer.forHome(VaultHome.prepare(dataDir.resolve()));
         spec.commandLine().getOut().println(issuer.issue(new TokenIssuer.Grant(subject, r.claimValue(), scope, patient,
-                parseTtl(ttl))));
+                parseTtl(ttl), null, fhirUser)));
         spec.commandLine().getOut().flush();
         return 0;
     }

@@ -49,6 +49,9 @@ final class RecordRules {
             .build();
     private final Cache<String, NameTokens> practitionerNames = Caffeine.newBuilder().maximumSize(10_000)
             .expireAfterWrite(Duration.ofMinutes(10)).build();
+    /** Whether a (practitioner, patient) pair's names match: 0 no, 1 family name, 2 family and given; a practitioner reads the same few patients over and over. */
+    private final Cache<String, Integer> nameMatches = Caffeine.newBuilder().maximumSize(100_000)
+            .expireAfterWrite(Duration.ofSeconds(30)).build();
 
     RecordRules(JdbcTemplate jdbc, VaultRepository repository, String tenant, DetectionProperties properties) {
         this(jdbc, repository.searchTokens(), tenant, id -> (Practitioner) repository.read("Practitioner", id, Visibility.ALL),
@@ -80,10 +83,10 @@ final class RecordRules {
         }
         String fhirUser = e.fhirUser();
         if (names && "practitioner".equals(role) && fhirUser != null && fhirUser.startsWith("Practitioner/")) {
-            NameTokens own = practitionerNames.get(fhirUser.substring("Practitioner/".length()), this::nameTokens);
-            if (!own.family().isEmpty() && has(patientId, "family", own.family())) {
-                boolean self = !own.given().isEmpty() && has(patientId, "given", own.given());
-                found.add(self
+            int match = nameMatches.get(fhirUser + " " + patientId, k -> nameMatch(fhirUser.substring("Practitioner/".length()),
+                    patientId));
+            if (match > 0) {
+                found.add(match == 2
                         ? new EventRules.Finding(SELF_ACCESS, "A practitioner reading what may be its own record", e.patient(),
                         "the practitioner's family and given names (keyed hashes) equal the patient's", DAY)
                         : new EventRules.Finding(SAME_FAMILY_NAME, "A practitioner reading the record of a patient with its family name",
@@ -91,6 +94,14 @@ final class RecordRules {
             }
         }
         return found;
+    }
+
+    private int nameMatch(String practitionerId, String patientId) {
+        NameTokens own = practitionerNames.get(practitionerId, this::nameTokens);
+        if (own.family().isEmpty() || !has(patientId, "family", own.family())) {
+            return 0;
+        }
+        return !own.given().isEmpty() && has(patientId, "given", own.given()) ? 2 : 1;
     }
 
     /** Whether the patient's index holds one of these tokens for the parameter (primary key lookups). */

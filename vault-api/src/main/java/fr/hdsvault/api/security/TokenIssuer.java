@@ -99,11 +99,24 @@ public final class TokenIssuer {
         return new VerificationKeys(file, published);
     }
 
-    /** What a token says about its bearer; {@code client}, when not null, the OAuth client it was issued to ({@code client_id}). */
-    public record Grant(String subject, String role, String scope, String patient, Duration ttl, String client) {
+    /**
+     * What a token says about its bearer; {@code client}, when not null, the OAuth client it was
+     * issued to ({@code client_id}); {@code fhirUser}, when not null, the user's own FHIR resource
+     * ({@code Practitioner/123}), as SMART's claim of that name.
+     */
+    public record Grant(String subject, String role, String scope, String patient, Duration ttl, String client, String fhirUser) {
         public Grant(String subject, String role, String scope, String patient, Duration ttl) {
-            this(subject, role, scope, patient, ttl, null);
+            this(subject, role, scope, patient, ttl, null, null);
         }
+
+        public Grant(String subject, String role, String scope, String patient, Duration ttl, String client) {
+            this(subject, role, scope, patient, ttl, client, null);
+        }
+    }
+
+    /** The same issuer reading another clock: a token issued in the past (the evidence report's expired probe). */
+    public TokenIssuer at(Clock other) {
+        return new TokenIssuer(file, issuer, other);
     }
 
     public String issue(Grant grant) {
@@ -128,6 +141,9 @@ public final class TokenIssuer {
         }
         if (grant.client() != null) {
             claims.claim("client_id", grant.client());
+        }
+        if (grant.fhirUser() != null) {
+            claims.claim("fhirUser", grant.fhirUser());
         }
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID())
                 .type(JOSEObjectType.JWT).build(), claims.build());
