@@ -50,7 +50,8 @@ import tools.jackson.databind.json.JsonMapper;
  * far fail: an unreachable alert receiver, an object stored in clear, a rewritten audit event (which
  * the vault's own watch on its trail also alerts),
  * an interrupted root key rotation, a backup object deleted, then a drill on that set. A vault
- * accepting TLS 1.2 with a CBC suite fails the TLS check (a store outside France: ResidencyEvidenceTest).
+ * accepting TLS 1.2 with a CBC suite fails the TLS check, one accepting expired tokens (a lax clock skew) fails access
+ * control, one not recording accesses fails traceability (a store outside France: ResidencyEvidenceTest).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EvidenceTest {
@@ -263,13 +264,47 @@ class EvidenceTest {
             System.clearProperty("server.ssl.ciphers");
         }
         try (VaultHttps weak = started) {
-            EvidenceCheck tls = new ClientChecks(weak.base, DevPki.clientContext(weak.dataDir.resolve("tls").resolve(DevPki.CA_CERT)),
-                    TokenIssuer.forHome(fr.hdsvault.api.home.VaultHome.prepare(weak.dataDir))).run().get(0);
-            assertThat(tls.id()).isEqualTo("tls");
+            EvidenceCheck tls = clientChecks(weak).get("tls");
             assertThat(tls.passed()).as(tls.result()).isFalse();
             assertThat(tls.result()).contains("WEAK: TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256")
                     .contains("TLSv1.2 accepted with").contains("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
         }
+    }
+
+    @Test
+    @Order(5)
+    void aVaultAcceptingExpiredTokensFailsAccessControlAndOneNotRecordingAccessesFailsTraceability() throws Exception {
+        // A clock skew of 15 minutes, as an operator fighting a drifting clock might set: the probe's token, expired 10 minutes
+        // ago, is let in.
+        try (VaultHttps lax = new VaultHttps(dir.resolve("lax-skew"), Map.of("vault.security.tokens.clock-skew", "15m"))) {
+            Map<String, EvidenceCheck> checks = clientChecks(lax);
+            assertThat(checks.get("access-control").passed()).as(checks.get("access-control").result()).isFalse();
+            assertThat(checks.get("access-control").result()).contains("1 of 12 probes NOT refused")
+                    .contains("an expired token: GET /fhir/Patient/{random id} -> 404 (expected [401])");
+            assertThat(checks.get("traceability").passed()).as(checks.get("traceability").result()).isTrue();
+        }
+        // The audit filter off (the load benchmark's switch, read once at start): accesses answered, none recorded.
+        System.setProperty("hds-vault.benchmark.audit-off", "true");
+        VaultHttps started;
+        try {
+            started = new VaultHttps(dir.resolve("unaudited"));
+        } finally {
+            System.clearProperty("hds-vault.benchmark.audit-off");
+        }
+        try (VaultHttps unaudited = started) {
+            Map<String, EvidenceCheck> checks = clientChecks(unaudited);
+            assertThat(checks.get("traceability").passed()).isFalse();
+            assertThat(checks.get("traceability").result()).contains("(answered 404) was NOT found in the trail within 10 s");
+            assertThat(checks.get("access-control").passed()).as(checks.get("access-control").result()).isTrue();
+        }
+    }
+
+    /** The client's checks (TLS, access control, traceability) against another vault, by id. */
+    static Map<String, EvidenceCheck> clientChecks(VaultHttps other) throws Exception {
+        Map<String, EvidenceCheck> byId = new LinkedHashMap<>();
+        new ClientChecks(other.base, DevPki.clientContext(other.dataDir.resolve("tls").resolve(DevPki.CA_CERT)),
+                TokenIssuer.forHome(fr.hdsvault.api.home.VaultHome.prepare(other.dataDir))).run().forEach(c -> byId.put(c.id(), c));
+        return byId;
     }
 
     /** The vault's own checks, from its endpoint, by id. */

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -97,8 +98,7 @@ public final class ClientChecks {
         List<Probe> probes = List.of(
                 new Probe("no token", "GET", "/fhir/Patient/" + id(other), null, Set.of(401)),
                 new Probe("a token signed by another key", "GET", "/fhir/Patient/" + id(other), forged(me), Set.of(401)),
-                new Probe("an expired token", "GET", "/fhir/Patient/" + id(other), token(me, Role.PRACTITIONER, null,
-                        Duration.ofMinutes(-10)), Set.of(401)),
+                new Probe("an expired token", "GET", "/fhir/Patient/" + id(other), expired(me), Set.of(401)),
                 new Probe("a patient, another patient's record", "GET", "/fhir/Patient/" + id(other), patientToken, Set.of(403, 404)),
                 new Probe("a patient, a write", "POST", "/fhir/Patient", patientToken, Set.of(403)),
                 new Probe("an auditor, a clinical record", "GET", "/fhir/Patient/" + id(other), auditor, Set.of(403)),
@@ -168,6 +168,16 @@ public final class ClientChecks {
 
     private String token(String subject, Role role, String patient, Duration ttl) {
         return issuer.issue(new TokenIssuer.Grant(subject, role.claimValue(), null, patient, ttl));
+    }
+
+    /**
+     * A well-formed token that expired 10 minutes ago (issued 20 minutes ago for 10): only its
+     * expiry is wrong, so that its refusal shows the expiry is checked (a token expiring before it
+     * was issued would be refused as malformed whatever the expiry check does).
+     */
+    private String expired(String subject) {
+        return issuer.at(Clock.offset(Clock.systemUTC(), Duration.ofMinutes(-20))).issue(new TokenIssuer.Grant(subject,
+                Role.PRACTITIONER.claimValue(), null, null, Duration.ofMinutes(10)));
     }
 
     /** The claims the vault's issuer would sign, signed by a key of its own. */
