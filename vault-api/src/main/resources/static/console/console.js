@@ -4,6 +4,8 @@
 // API returns is placed with textContent, never parsed as HTML.
 
 const TOKEN_KEY = 'hds-vault-token';
+const ROLE_CLAIM_KEY = 'hds-vault-role-claim';
+const PKCE_KEY = 'hds-vault-pkce';
 const VIEWS = {
   auditor: [['trail', 'Audit trail'], ['alerts', 'Alerts'], ['evidence', 'Evidence report']],
   operator: [['backups', 'Backups'], ['drills', 'Restore drills']],
@@ -351,7 +353,7 @@ function start() {
     document.getElementById('login-error').textContent = 'That is not a token.';
     return start();
   }
-  const role = c.vault_role || c.role || '';
+  const role = c[sessionStorage.getItem(ROLE_CLAIM_KEY) || 'vault_role'] || c.role || '';
   login.hidden = true;
   document.getElementById('logout').hidden = false;
   document.getElementById('who').textContent = (c.sub || '') + ' (' + role + ')';
@@ -373,16 +375,86 @@ function start() {
   tabs.querySelector('button').click();
 }
 
+// --- Login at the identity provider: authorization code with PKCE (RFC 7636) ------------------
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function redirectUri() {
+  return location.origin + '/console/index.html';
+}
+
+async function loginAtProvider(config) {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({verifier, state}));
+  const url = new URL(config.authorizationEndpoint);
+  url.search = new URLSearchParams({response_type: 'code', client_id: config.clientId, redirect_uri: redirectUri(),
+    scope: config.scope, state, code_challenge: challenge, code_challenge_method: 'S256'}).toString();
+  location.assign(url.toString());
+}
+
+// Back from the provider with ?code=&state=: the code is exchanged for a token once, for this tab's verifier only.
+async function finishLogin(config) {
+  const params = new URLSearchParams(location.search);
+  if (!params.has('code') && !params.has('error')) return;
+  history.replaceState(null, '', location.pathname);
+  const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
+  sessionStorage.removeItem(PKCE_KEY);
+  const error = document.getElementById('login-error');
+  if (params.has('error')) {
+    error.textContent = 'The identity provider refused the login: ' + params.get('error');
+    return;
+  }
+  if (!pending || pending.state !== params.get('state')) {
+    error.textContent = 'This login was not started from this tab; start again.';
+    return;
+  }
+  const r = await fetch(config.tokenEndpoint, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+    body: new URLSearchParams({grant_type: 'authorization_code', code: params.get('code'), redirect_uri: redirectUri(),
+      client_id: config.clientId, code_verifier: pending.verifier}).toString()});
+  const answer = r.ok ? await r.json() : null;
+  if (!answer || !answer.access_token) {
+    error.textContent = 'The identity provider did not issue a token (HTTP ' + r.status + ').';
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, answer.access_token);
+  sessionStorage.setItem(ROLE_CLAIM_KEY, config.roleClaim);
+}
+
+async function boot() {
+  let config = {};
+  try {
+    const r = await fetch('/console/login.json');
+    if (r.ok) config = await r.json();
+  } catch (e) { /* the pasted token still works */ }
+  if (config.authorizationEndpoint) {
+    const button = document.getElementById('provider-login');
+    button.hidden = false;
+    button.addEventListener('click', () => loginAtProvider(config).catch(e => {
+      document.getElementById('login-error').textContent = 'The login could not be started: ' + e.message;
+    }));
+    await finishLogin(config).catch(e => {
+      document.getElementById('login-error').textContent = 'The login could not be finished: ' + e.message;
+    });
+  }
+  start();
+}
+
 document.getElementById('login-form').addEventListener('submit', ev => {
   ev.preventDefault();
   const token = document.getElementById('token').value.trim();
   document.getElementById('token').value = '';
   document.getElementById('login-error').textContent = '';
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.removeItem(ROLE_CLAIM_KEY);
   start();
 });
 document.getElementById('logout').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(ROLE_CLAIM_KEY);
   start();
 });
-start();
+boot();

@@ -60,11 +60,7 @@ class ConsoleBrowserTest {
 
     @BeforeAll
     static void start() throws Exception {
-        boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER);
-        if ("true".equals(System.getenv("CI"))) {
-            assertThat(present).as("CI installs chromium and chromium-driver (.ci/run)").isTrue();
-        }
-        assumeTrue(present, "no Chromium and ChromeDriver (apt-get install chromium chromium-driver): console tests skipped");
+        requireChromium();
         vault = new VaultHttps(dir.resolve("vault"), Map.of("vault.audit.checkpoint-interval", "1s",
                 "vault.security.break-glass.enabled", "true"));
         tokens = TestTokens.ofVault(vault.dataDir);
@@ -82,17 +78,30 @@ class ConsoleBrowserTest {
             assertThat(vault.send("POST", "/admin/backups", operator, null).statusCode()).isEqualTo(200);
             assertThat(vault.send("POST", "/admin/restore-drills", operator, null).body()).contains("\"status\":\"passed\"");
         }
+        browser = chromium(dir.resolve("chromium-profile"), keyPin(vault));
+        wait = new WebDriverWait(browser, Duration.ofSeconds(20));
+    }
+
+    /** Fails under CI without Chromium and its driver, skips elsewhere. */
+    static void requireChromium() {
+        boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER);
+        if ("true".equals(System.getenv("CI"))) {
+            assertThat(present).as("CI installs chromium and chromium-driver (.ci/run)").isTrue();
+        }
+        assumeTrue(present, "no Chromium and ChromeDriver (apt-get install chromium chromium-driver): console tests skipped");
+    }
+
+    /** Headless Chromium, quiet (no calls to Google's services, refused on this network), trusting only these keys. */
+    static ChromeDriver chromium(Path profile, String... keyPins) throws Exception {
         Files.createDirectories(SHOTS);
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toString());
-        // Headless and quiet (no calls to Google's services, refused on this network), and trusting only the vault's key.
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1000", "--user-data-dir=" + dir.resolve("chromium-profile"),
-                "--ignore-certificate-errors-spki-list=" + serverKeyPin());
-        browser = new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort().build(),
+                "--window-size=1280,1000", "--user-data-dir=" + profile,
+                "--ignore-certificate-errors-spki-list=" + String.join(",", keyPins));
+        return new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort().build(),
                 options);
-        wait = new WebDriverWait(browser, Duration.ofSeconds(20));
     }
 
     @AfterAll
@@ -114,6 +123,11 @@ class ConsoleBrowserTest {
         assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow()).contains("script-src 'self'")
                 .contains("connect-src 'self'").doesNotContain("unsafe-inline");
         assertThat(page.body()).doesNotContain("<script>");
+        // With no identity provider configured for it, the console offers the pasted token only.
+        HttpResponse<String> login = vault.client.send(HttpRequest.newBuilder(URI.create(vault.base + "/console/login.json")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(login.statusCode()).isEqualTo(200);
+        assertThat(login.body()).isEqualTo("{}");
         // The API behind it is not opened by it: without a token, the trail still answers 401.
         assertThat(vault.get("/fhir/AuditEvent", null).statusCode()).isEqualTo(401);
     }
@@ -221,6 +235,10 @@ class ConsoleBrowserTest {
     }
 
     static List<String> tabs() {
+        return tabsOf(wait);
+    }
+
+    static List<String> tabsOf(WebDriverWait wait) {
         return wait.until(d -> {
             List<String> names = d.findElements(By.cssSelector("#tabs button")).stream().map(WebElement::getText).toList();
             return names.isEmpty() ? null : names;
@@ -234,14 +252,22 @@ class ConsoleBrowserTest {
     }
 
     static void shot(String name) throws Exception {
+        shot(browser, name);
+    }
+
+    static void shot(ChromeDriver browser, String name) throws Exception {
         Files.write(SHOTS.resolve(name + ".png"), browser.getScreenshotAs(OutputType.BYTES));
     }
 
-    /** The SHA-256 of the vault's certificate's public key, base64: Chromium accepts that key and no other. */
-    static String serverKeyPin() throws Exception {
-        int port = Integer.parseInt(vault.base.substring(vault.base.lastIndexOf(':') + 1));
-        try (SSLSocket socket = (SSLSocket) VaultHttps.trusting(vault.dataDir.resolve("tls").resolve(
-                fr.hdsvault.crypto.pki.DevPki.CA_CERT)).getSocketFactory().createSocket("localhost", port)) {
+    /** The SHA-256 of a vault's certificate's public key, base64: Chromium accepts that key and no other. */
+    static String keyPin(VaultHttps vault) throws Exception {
+        return keyPin(VaultHttps.trusting(vault.dataDir.resolve("tls").resolve(fr.hdsvault.crypto.pki.DevPki.CA_CERT)),
+                Integer.parseInt(vault.base.substring(vault.base.lastIndexOf(':') + 1)));
+    }
+
+    /** The SHA-256 of the public key of the certificate a TLS server on localhost presents, base64. */
+    static String keyPin(javax.net.ssl.SSLContext trusting, int port) throws Exception {
+        try (SSLSocket socket = (SSLSocket) trusting.getSocketFactory().createSocket("localhost", port)) {
             socket.startHandshake();
             byte[] spki = socket.getSession().getPeerCertificates()[0].getPublicKey().getEncoded();
             return Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(spki));

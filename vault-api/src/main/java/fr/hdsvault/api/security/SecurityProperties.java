@@ -29,12 +29,21 @@ public record SecurityProperties(
     /**
      * An external OpenID Connect provider. With neither URI set, the vault's single-node issuer
      * (data directory key, {@code vault token}) is the only one trusted.
+     *
+     * @param consoleClientId the console's client id at the provider (a public client, redirect URI
+     *                        {@code https://VAULT/console/index.html}): with both endpoints set, the
+     *                        console logs in by the authorization code flow with PKCE (docs/console.md)
      */
     public record Oidc(String issuerUri, String jwkSetUri, @DefaultValue("hds-vault") String audience,
                        @DefaultValue("vault_role") String roleClaim, String defaultRole,
-                       String authorizationEndpoint, String tokenEndpoint) {
+                       String authorizationEndpoint, String tokenEndpoint, String consoleClientId) {
         public boolean external() {
             return notBlank(issuerUri) || notBlank(jwkSetUri);
+        }
+
+        /** Whether the console can send its users to the provider to log in. */
+        public boolean consoleLogin() {
+            return external() && notBlank(authorizationEndpoint) && notBlank(tokenEndpoint) && notBlank(consoleClientId);
         }
     }
 

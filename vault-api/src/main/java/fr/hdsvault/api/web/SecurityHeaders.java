@@ -28,11 +28,19 @@ public final class SecurityHeaders extends OncePerRequestFilter {
 
     /**
      * The console's pages (static files, no data: docs/console.md) load their own script and style
-     * and call the vault's API, nothing else: no inline script, no other origin, no framing.
+     * and call the vault's API, nothing else: no inline script, no other origin (but the identity
+     * provider's token endpoint when the console logs in there), no framing.
      */
-    static final String CONSOLE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    static final String CONSOLE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'%s; "
             + "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     public static final String CONSOLE_PATH = "/console/";
+
+    private final String consolePolicy;
+
+    /** @param consoleTokenOrigin the origin of the provider's token endpoint, which the console's login calls; or null */
+    public SecurityHeaders(String consoleTokenOrigin) {
+        this.consolePolicy = CONSOLE_POLICY.formatted(consoleTokenOrigin == null ? "" : " " + consoleTokenOrigin);
+    }
 
     public static void apply(HttpServletResponse response) {
         HEADERS.forEach(response::setHeader);
@@ -43,7 +51,7 @@ public final class SecurityHeaders extends OncePerRequestFilter {
             throws ServletException, IOException {
         apply(response);
         if (request.getRequestURI().startsWith(CONSOLE_PATH) && "GET".equals(request.getMethod())) {
-            response.setHeader("Content-Security-Policy", CONSOLE_POLICY);
+            response.setHeader("Content-Security-Policy", consolePolicy);
         }
         chain.doFilter(request, response);
     }

@@ -84,8 +84,14 @@ public class WebServerConfig {
     }
 
     @Bean
-    FilterRegistrationBean<SecurityHeaders> securityHeaders() {
-        FilterRegistrationBean<SecurityHeaders> registration = new FilterRegistrationBean<>(new SecurityHeaders());
+    FilterRegistrationBean<SecurityHeaders> securityHeaders(fr.hdsvault.api.security.SecurityProperties security) {
+        var oidc = security.oidc();
+        String tokenOrigin = null;
+        if (oidc.consoleLogin()) {
+            java.net.URI token = java.net.URI.create(oidc.tokenEndpoint());
+            tokenOrigin = token.getScheme() + "://" + token.getRawAuthority();
+        }
+        FilterRegistrationBean<SecurityHeaders> registration = new FilterRegistrationBean<>(new SecurityHeaders(tokenOrigin));
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 2);
         return registration;
     }
