@@ -390,9 +390,9 @@ async function loginAtProvider(config) {
   const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
   const challenge = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
   sessionStorage.setItem(PKCE_KEY, JSON.stringify({verifier, state}));
-  const url = new URL(config.authorizationEndpoint);
-  url.search = new URLSearchParams({response_type: 'code', client_id: config.clientId, redirect_uri: redirectUri(),
-    scope: config.scope, state, code_challenge: challenge, code_challenge_method: 'S256'}).toString();
+  const url = new URL(config.authorizationEndpoint); // its own query, if any (some providers name a policy there), is kept
+  Object.entries({response_type: 'code', client_id: config.clientId, redirect_uri: redirectUri(), scope: config.scope, state,
+    code_challenge: challenge, code_challenge_method: 'S256'}).forEach(([k, v]) => url.searchParams.set(k, v));
   location.assign(url.toString());
 }
 

@@ -93,7 +93,8 @@ class ConsoleLoginTest {
         Map<String, Object> settings = new HashMap<>();
         settings.put("vault.security.oidc.jwk-set-uri", "http://127.0.0.1:" + keys.getAddress().getPort() + "/jwks");
         settings.put("vault.security.oidc.role-claim", ROLE_CLAIM);
-        settings.put("vault.security.oidc.authorization-endpoint", idp + "/authorize");
+        // With a query of its own, as some providers' endpoints have: the console adds its parameters to it.
+        settings.put("vault.security.oidc.authorization-endpoint", idp + "/authorize?kc_idp_hint=hospital");
         settings.put("vault.security.oidc.token-endpoint", idp + "/token");
         settings.put("vault.security.oidc.console-client-id", CLIENT_ID);
         vault = new VaultHttps(dir.resolve("vault"), settings);
@@ -123,7 +124,7 @@ class ConsoleLoginTest {
         Map<String, String> q = form(exchange.getRequestURI().getRawQuery());
         authorizeRequests.add(exchange.getRequestURI().getRawQuery());
         String redirect = q.get("redirect_uri");
-        if (!CLIENT_ID.equals(q.get("client_id")) || !"code".equals(q.get("response_type"))
+        if (!CLIENT_ID.equals(q.get("client_id")) || !"code".equals(q.get("response_type")) || !"hospital".equals(q.get("kc_idp_hint"))
                 || !"S256".equals(q.get("code_challenge_method")) || q.get("code_challenge") == null
                 || !(vault.base + "/console/index.html").equals(redirect)) {
             reply(exchange, 400, "invalid_request", Map.of());
