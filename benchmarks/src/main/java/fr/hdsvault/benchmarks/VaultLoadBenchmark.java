@@ -283,11 +283,7 @@ public final class VaultLoadBenchmark {
         for (int r = 0; r < rounds; r++) {
             for (boolean rulesOn : new boolean[] {true, false}) {
                 // Warmed up, 8 clients pass the per-caller rate limit's 1,000 requests a second: it is lifted, the same in both.
-                if (rulesOn) {
-                    restart(running, dir, port, http, base, read, seconds, NO_RATE_LIMIT);
-                } else {
-                    restart(running, dir, port, http, base, read, seconds, NO_RATE_LIMIT, "-Dvault.detection.enabled=false");
-                }
+                restart(running, dir, port, http, base, read, seconds, NO_RATE_LIMIT, "-Dvault.detection.enabled=" + rulesOn);
                 // The JIT compiles for well over the restart's warm-up on 2 cores (its threads took some 40 % of the
                 // CPU of 8-second reads after 8 seconds): more warm-up, and the compiler's threads counted apart.
                 StorageLoadBenchmark.measure(read, 8, warmUp);
@@ -295,29 +291,14 @@ public final class VaultLoadBenchmark {
                 StorageLoadBenchmark.Result[] got = {StorageLoadBenchmark.measure(read, 1, seconds),
                         StorageLoadBenchmark.measure(read, 8, seconds)};
                 Map<Long, ThreadCpu> after = threadCpu(restarted.pid());
-                long total = 0;
-                long rules = 0;
-                long jit = 0;
-                Map<String, Long> byGroup = new java.util.TreeMap<>(); // thread names without their numbers
-                for (Map.Entry<Long, ThreadCpu> t : after.entrySet()) {
-                    ThreadCpu was = before.get(t.getKey());
-                    long ticks = t.getValue().ticks() - (was == null ? 0 : was.ticks());
-                    total += ticks;
-                    byGroup.merge(t.getValue().name().replaceAll("[0-9]+", "#"), ticks, Long::sum);
-                    if (RULE_THREADS.contains(t.getValue().name())) {
-                        rules += ticks;
-                    }
-                    if (t.getValue().name().matches("C[12] CompilerThre")) {
-                        jit += ticks;
-                    }
-                }
+                CpuUse cpu = CpuUse.between(before, after);
                 long reads = got[0].ops() + got[1].ops();
-                double cpuPerRead = total * 10.0 / reads; // ticks of 10 ms
-                double appCpuPerRead = (total - jit) * 10.0 / reads;
+                double cpuPerRead = cpu.total() * 10.0 / reads; // ticks of 10 ms
+                double appCpuPerRead = (cpu.total() - cpu.jit()) * 10.0 / reads;
                 (rulesOn ? cpuOn : cpuOff).add(cpuPerRead);
                 (rulesOn ? appCpuOn : appCpuOff).add(appCpuPerRead);
                 if (rulesOn) {
-                    ruleShare.add(100.0 * rules / (total - jit));
+                    ruleShare.add(cpu.rulesShare());
                 }
                 for (int i = 0; i < 2; i++) {
                     (rulesOn ? on : off).get(i).add(got[i]);
@@ -326,8 +307,8 @@ public final class VaultLoadBenchmark {
                                 + "vault CPU %.3f ms per read, %.3f without the JIT compiler%s%n", r + 1, rulesOn ? "on " : "off",
                         got[0].opsPerSecond(), got[0].percentileMillis(0.5), got[1].opsPerSecond(), got[1].percentileMillis(0.5),
                         cpuPerRead, appCpuPerRead,
-                        rulesOn ? String.format(", of which the rules' threads %.2f %%", 100.0 * rules / (total - jit)) : "");
-                System.out.println("  CPU per read by thread group (ms): " + byGroup.entrySet().stream()
+                        rulesOn ? String.format(", of which the rules' threads %.2f %%", cpu.rulesShare()) : "");
+                System.out.println("  CPU per read by thread group (ms): " + cpu.byGroup().entrySet().stream()
                         .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(10)
                         .map(g -> String.format("%s %.3f", g.getKey(), g.getValue() * 10.0 / reads))
                         .collect(java.util.stream.Collectors.joining(", ")));
@@ -360,6 +341,31 @@ public final class VaultLoadBenchmark {
     static final List<String> RULE_THREADS = List.of("detector", "audit-trail-wat", "alert-outbox");
 
     record ThreadCpu(String name, long ticks) {
+    }
+
+    /** CPU ticks of a process between two readings: in all, in the rules' threads, in the JIT's, by thread name. */
+    record CpuUse(long total, long rules, long jit, Map<String, Long> byGroup) {
+        static CpuUse between(Map<Long, ThreadCpu> before, Map<Long, ThreadCpu> after) {
+            long total = 0;
+            long rules = 0;
+            long jit = 0;
+            Map<String, Long> byGroup = new java.util.TreeMap<>(); // thread names without their numbers
+            for (Map.Entry<Long, ThreadCpu> t : after.entrySet()) {
+                ThreadCpu was = before.get(t.getKey());
+                long ticks = t.getValue().ticks() - (was == null ? 0 : was.ticks());
+                String name = t.getValue().name();
+                total += ticks;
+                byGroup.merge(name.replaceAll("[0-9]+", "#"), ticks, Long::sum);
+                rules += RULE_THREADS.contains(name) ? ticks : 0;
+                jit += name.matches("C[12] CompilerThre") ? ticks : 0;
+            }
+            return new CpuUse(total, rules, jit, byGroup);
+        }
+
+        /** The rules' threads' share of the CPU the JIT left, in per cent. */
+        double rulesShare() {
+            return 100.0 * rules / (total - jit);
+        }
     }
 
     /** Each thread's user and system time (clock ticks) of a process, from /proc (Linux). */

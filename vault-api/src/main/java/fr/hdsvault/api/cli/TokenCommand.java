@@ -55,7 +55,7 @@ public final class TokenCommand implements Callable<Integer> {
         if ((r == Role.PATIENT || patientScopes) && patient == null) {
             throw new ParameterException(spec.commandLine(), "--patient ID is needed for the patient role and patient/ scopes");
         }
-        if (fhirUser != null && !fhirUser.matches("(Practitioner|PractitionerRole|Patient|RelatedPerson|Person)/[A-Za-z0-9\\-.]{1,64}")) {
+        if (fhirUser != null && !validFhirUser(fhirUser)) {
             throw new ParameterException(spec.commandLine(), "--fhir-user must be a reference such as Practitioner/123");
         }
         TokenIssuer issuer = TokenIssuer.forHome(VaultHome.prepare(dataDir.resolve()));
@@ -63,6 +63,13 @@ public final class TokenCommand implements Callable<Integer> {
                 parseTtl(ttl), null, fhirUser)));
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /** A reference to a resource that can be a user (SMART's fhirUser), its id as FHIR defines ids. */
+    static boolean validFhirUser(String reference) {
+        int slash = reference.indexOf('/');
+        return slash > 0 && java.util.Set.of("Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "Person")
+                .contains(reference.substring(0, slash)) && fr.hdsvault.api.resources.FhirIds.valid(reference.substring(slash + 1));
     }
 
     Duration parseTtl(String text) {

@@ -45,6 +45,15 @@ public record SecurityProperties(
         public boolean consoleLogin() {
             return external() && notBlank(authorizationEndpoint) && notBlank(tokenEndpoint) && notBlank(consoleClientId);
         }
+
+        /** The origin ({@code https://host:port}) of the token endpoint the console calls to log in, or null when it does not. */
+        public String consoleTokenOrigin() {
+            if (!consoleLogin()) {
+                return null;
+            }
+            java.net.URI token = java.net.URI.create(tokenEndpoint);
+            return token.getScheme() + "://" + token.getRawAuthority();
+        }
     }
 
     public record BreakGlass(@DefaultValue("false") boolean enabled) {

@@ -85,13 +85,8 @@ public class WebServerConfig {
 
     @Bean
     FilterRegistrationBean<SecurityHeaders> securityHeaders(fr.hdsvault.api.security.SecurityProperties security) {
-        var oidc = security.oidc();
-        String tokenOrigin = null;
-        if (oidc.consoleLogin()) {
-            java.net.URI token = java.net.URI.create(oidc.tokenEndpoint());
-            tokenOrigin = token.getScheme() + "://" + token.getRawAuthority();
-        }
-        FilterRegistrationBean<SecurityHeaders> registration = new FilterRegistrationBean<>(new SecurityHeaders(tokenOrigin));
+        FilterRegistrationBean<SecurityHeaders> registration = new FilterRegistrationBean<>(
+                new SecurityHeaders(security.oidc().consoleTokenOrigin()));
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 2);
         return registration;
     }
