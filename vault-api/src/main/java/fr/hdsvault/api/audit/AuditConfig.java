@@ -81,8 +81,9 @@ public class AuditConfig {
                           @Value("${vault.audit.retention:365d}") Duration retentionPeriod) {
         AuditTrail.Settings settings = new AuditTrail.Settings("audit:" + VaultApplication.TENANT, checkpointEvery,
                 checkpointInterval, Duration.ofSeconds(5), retentionPeriod);
-        return new AuditTrail(jdbc, new TransactionTemplate(transactions), durability, new EnvelopeCipher(keyring), fhir, auditLog,
-                checkpoints, retention, settings, Clock.systemUTC());
+        AuditJournal journal = durability.h2StoreFile().map(file -> AuditJournal.beside(file, AuditJournal.DEFAULT_LENGTH)).orElse(null);
+        return new AuditTrail(jdbc, new TransactionTemplate(transactions), durability, journal, new EnvelopeCipher(keyring), fhir,
+                auditLog, checkpoints, retention, settings, Clock.systemUTC());
     }
 
     /** The live verifier: the checkpoint key's public half, the database, and the audit bucket through the S3 API. */

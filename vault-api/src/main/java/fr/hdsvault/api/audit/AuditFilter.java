@@ -35,6 +35,12 @@ public final class AuditFilter extends OncePerRequestFilter {
      * others (refusals) after the fact, when no data left.
      */
     public static final String STREAMED_PREFIX = "/fhir/$export-file/";
+    /**
+     * Methods whose requests change nothing the vault promised to keep, so their events need no
+     * forced index (AuditJournal); unless one answers 201 or 202, as a Bulk Data kick-off by GET
+     * does: what it started is a promise, forced with its event.
+     */
+    private static final java.util.Set<String> READS = java.util.Set.of("GET", "HEAD");
 
     private final AuditTrail trail;
     private final AuditEvents events;
@@ -107,7 +113,12 @@ public final class AuditFilter extends OncePerRequestFilter {
                     context.caller() == null ? null : context.caller().subject(), request.getMethod(), request.getRequestURI(),
                     status), entries);
             if (!repeat) { // a repeat is counted, and recorded with its window's summary
-                trail.record(entries);
+                if (READS.contains(request.getMethod()) && status != HttpServletResponse.SC_CREATED
+                        && status != HttpServletResponse.SC_ACCEPTED) {
+                    trail.recordReads(entries);
+                } else {
+                    trail.record(entries);
+                }
             }
             if (!failed && held != null) {
                 held.copyBodyToResponse();

@@ -12,7 +12,10 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +35,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * The write side of the append-only audit log. Callers block in {@link #record} until their
  * events are durable (committed and forced to disk); one writer thread commits whatever is
  * waiting in one transaction and one sync (group commit), so that durability stays cheap under
- * load. Each event is a leaf of an RFC 9162 Merkle tree, sealed under the audit KEK. Positions
+ * load. On H2, a group of reads ({@link #recordReads}) is forced through {@link AuditJournal}
+ * instead of the database. Each event is a leaf of an RFC 9162 Merkle tree, sealed under the audit KEK. Positions
  * come from the log's head in the database ({@link AuditHead}), locked by each group's
  * transaction: every node of a cluster appends to the same log. The same thread publishes a
  * checkpoint every {@code checkpointEvery} events or {@code checkpointInterval}
@@ -49,12 +53,25 @@ public final class AuditTrail implements AutoCloseable {
                            Duration retention) {
     }
 
-    private record Pending(Prepared prepared, CompletableFuture<Void> done) {
+    /** An event waiting for the writer; {@code indexUnchanged} when its request changed nothing in the index. */
+    private record Pending(Prepared prepared, boolean indexUnchanged, CompletableFuture<Void> done) {
     }
+
+    /** How long the journal may hold events before the writer forces the database anyway. */
+    private static final Duration JOURNAL_SPAN = Duration.ofSeconds(1);
 
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
     private final IndexDurability durability;
+    /** Durability for groups of reads on H2 ({@link AuditJournal}); null where the database's own commit is the cheap path. */
+    private final AuditJournal journal;
+    private Instant lastIndexSync;
+    /**
+     * Versions of the audit KEK that a forced group used, so whose registry row is on disk: the
+     * journal takes only groups sealed under those (a KEK created or rotated since is forced first,
+     * or the journal would keep events no key opens after a power cut). Writer thread only.
+     */
+    private final Set<Integer> forcedKekVersions = new HashSet<>();
     private final EnvelopeCipher envelopes;
     private final FhirContext fhir;
     private final AuditLog auditLog;
@@ -81,9 +98,17 @@ public final class AuditTrail implements AutoCloseable {
     public AuditTrail(JdbcTemplate jdbc, TransactionTemplate tx, IndexDurability durability, EnvelopeCipher envelopes,
                       FhirContext fhir, AuditLog auditLog, AuditCheckpoints checkpoints, AuditRetention retention, Settings settings,
                       Clock clock) {
+        this(jdbc, tx, durability, null, envelopes, fhir, auditLog, checkpoints, retention, settings, clock);
+    }
+
+    /** With {@code journal} (H2 only): replays what it holds and the database lost, before anything else touches the log. */
+    AuditTrail(JdbcTemplate jdbc, TransactionTemplate tx, IndexDurability durability, AuditJournal journal, EnvelopeCipher envelopes,
+               FhirContext fhir, AuditLog auditLog, AuditCheckpoints checkpoints, AuditRetention retention, Settings settings,
+               Clock clock) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.durability = durability;
+        this.journal = journal;
         this.envelopes = envelopes;
         this.fhir = fhir;
         this.auditLog = auditLog;
@@ -92,6 +117,12 @@ public final class AuditTrail implements AutoCloseable {
         this.settings = settings;
         this.clock = clock;
         AuditHead.initialize(jdbc, tx, clock.instant());
+        if (journal != null) {
+            replay(journal.read());
+            durability.sync();
+            journal.restart();
+        }
+        this.lastIndexSync = clock.instant();
         checkpoints.republishLatestIfMissing();
         this.writtenSize = AuditHead.read(jdbc).size();
         this.checkpointedSize = checkpoints.latestSize();
@@ -101,11 +132,26 @@ public final class AuditTrail implements AutoCloseable {
         writer.start();
     }
 
-    /** Blocks until every event is durable; throws {@link AuditUnavailableException} otherwise. */
+    /**
+     * Blocks until every event is durable, with every index write committed before it;
+     * throws {@link AuditUnavailableException} otherwise.
+     */
     public void record(List<AuditEvents.Entry> entries) {
+        record(entries, false);
+    }
+
+    /**
+     * As {@link #record}, for the events of requests that changed nothing in the index (reads and
+     * searches): on H2 the journal makes them durable without forcing the database.
+     */
+    public void recordReads(List<AuditEvents.Entry> entries) {
+        record(entries, true);
+    }
+
+    private void record(List<AuditEvents.Entry> entries, boolean indexUnchanged) {
         List<CompletableFuture<Void>> waits = new ArrayList<>();
         for (AuditEvents.Entry e : entries) {
-            Pending p = new Pending(prepare(e), new CompletableFuture<>());
+            Pending p = new Pending(prepare(e), indexUnchanged, new CompletableFuture<>());
             if (!running || !queue.offer(p)) {
                 throw new AuditUnavailableException("the audit trail is not accepting events");
             }
@@ -153,6 +199,7 @@ public final class AuditTrail implements AutoCloseable {
                     commit(batch);
                     batch.clear();
                 }
+                maybeSyncJournal();
                 maybeCheckpoint();
                 maybePrune();
             } catch (InterruptedException e) {
@@ -186,31 +233,34 @@ public final class AuditTrail implements AutoCloseable {
         long started = System.nanoTime();
         List<Prepared> prepared = batch.stream().map(Pending::prepared).toList();
         // Sealed and hashed under the head's lock: each event's position is bound into its envelope and its leaf.
-        long size = tx.execute(status -> {
+        AuditJournal.Group group = tx.execute(status -> {
             CompactRange head = AuditHead.lock(jdbc);
             long first = head.size();
+            byte[] rootBefore = journal == null ? null : head.root();
             Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-            List<Object[]> rows = new ArrayList<>(prepared.size());
+            List<AuditLeaf> leaves = new ArrayList<>(prepared.size());
             for (int i = 0; i < prepared.size(); i++) {
                 long seq = first + i;
                 Prepared p = prepared.get(i);
                 AuditEvents.Entry e = p.entry();
                 byte[] envelope = envelopes.seal(settings.kekId(), auditLog.context(seq), p.json());
-                AuditLeaf leaf = new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), p.agentToken(), p.patientToken(),
-                        p.entityToken(), envelope);
-                byte[] leafHash = leaf.hash();
-                head.append(leafHash);
-                rows.add(new Object[] {seq, OffsetDateTime.ofInstant(now, ZoneOffset.UTC), leaf.action(), leaf.outcome(), leaf.subtype(),
-                        leaf.agentToken(), leaf.patientToken(), leaf.entityToken(), envelope, leafHash});
+                leaves.add(new AuditLeaf(seq, now, e.action(), e.outcome(), e.subtype(), p.agentToken(), p.patientToken(),
+                        p.entityToken(), envelope));
             }
-            jdbc.batchUpdate("insert into audit_event (seq, recorded_at, action, outcome, subtype, agent_token, patient_token, "
-                    + "entity_token, envelope, leaf_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows);
-            AuditHead.write(jdbc, head, now);
-            return head.size();
+            append(head, leaves, now);
+            return new AuditJournal.Group(first, rootBefore, leaves);
         });
-        // One sync for the whole group: these events and every write committed before them are on disk
-        // before anyone waiting here is answered.
-        durability.sync();
+        long size = group.first() + group.leaves().size();
+        // One force for the whole group: these events (and, unless the journal took them, every write committed
+        // before them) are on disk before anyone waiting here is answered.
+        Set<Integer> kekVersions = new HashSet<>();
+        group.leaves().forEach(leaf -> kekVersions.add(EnvelopeCipher.inspect(leaf.envelope()).kekVersion()));
+        boolean journaled = journal != null && batch.stream().allMatch(Pending::indexUnchanged)
+                && forcedKekVersions.containsAll(kekVersions) && journal.append(group);
+        if (!journaled) {
+            syncIndex();
+            forcedKekVersions.addAll(kekVersions);
+        }
         synchronized (this) {
             writtenSize = Math.max(writtenSize, size);
         }
@@ -226,6 +276,68 @@ public final class AuditTrail implements AutoCloseable {
                     log.warn("audit listener failed: {}", e.getClass().getName());
                 }
             }
+        }
+    }
+
+    /** Inserts the leaves and stores the head after them, in the transaction that locked it. */
+    private void append(CompactRange head, List<AuditLeaf> leaves, Instant now) {
+        List<Object[]> rows = new ArrayList<>(leaves.size());
+        for (AuditLeaf leaf : leaves) {
+            byte[] leafHash = leaf.hash();
+            head.append(leafHash);
+            rows.add(new Object[] {leaf.seq(), OffsetDateTime.ofInstant(leaf.recordedAt(), ZoneOffset.UTC), leaf.action(),
+                    leaf.outcome(), leaf.subtype(), leaf.agentToken(), leaf.patientToken(), leaf.entityToken(), leaf.envelope(), leafHash});
+        }
+        jdbc.batchUpdate("insert into audit_event (seq, recorded_at, action, outcome, subtype, agent_token, patient_token, "
+                + "entity_token, envelope, leaf_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows);
+        AuditHead.write(jdbc, head, now);
+    }
+
+    /** Forces the database (everything committed so far) and, that done, starts the journal again. */
+    private void syncIndex() {
+        durability.sync();
+        lastIndexSync = clock.instant();
+        if (journal != null) {
+            journal.restart();
+        }
+    }
+
+    /** The journal holds at most a second of events: then the database is forced, as H2 never does on its own. */
+    private void maybeSyncJournal() {
+        if (journal != null && journal.used() > 0 && Duration.between(lastIndexSync, clock.instant()).compareTo(JOURNAL_SPAN) >= 0) {
+            syncIndex();
+        }
+    }
+
+    /**
+     * Puts back the groups the journal made durable and the database lost (a killed vault or a
+     * power cut since its last force). A group already stored must be the one stored; a group
+     * beyond must continue the stored log exactly (same position, same root): anything else means
+     * the journal belongs to another log, and the vault refuses to start rather than mix them.
+     */
+    private void replay(List<AuditJournal.Group> groups) {
+        long replayed = 0;
+        for (AuditJournal.Group g : groups) {
+            CompactRange head = AuditHead.read(jdbc);
+            if (g.first() + g.leaves().size() <= head.size()) {
+                for (AuditLeaf leaf : g.leaves()) {
+                    List<byte[]> stored = jdbc.queryForList("select leaf_hash from audit_event where seq = ?", byte[].class, leaf.seq());
+                    if (!stored.isEmpty() && !Arrays.equals(stored.get(0), leaf.hash())) {
+                        throw new IllegalStateException("the audit journal differs from the stored trail at position " + leaf.seq()
+                                + ": refusing to start (docs/audit.md, \"Journal\")");
+                    }
+                }
+                continue;
+            }
+            if (g.first() != head.size() || !Arrays.equals(g.rootBefore(), head.root())) {
+                throw new IllegalStateException("the audit journal does not continue the stored trail (journal at position " + g.first()
+                        + ", trail of " + head.size() + " events): refusing to start (docs/audit.md, \"Journal\")");
+            }
+            tx.executeWithoutResult(status -> append(AuditHead.lock(jdbc), g.leaves(), g.leaves().get(g.leaves().size() - 1).recordedAt()));
+            replayed += g.leaves().size();
+        }
+        if (replayed > 0) {
+            log.warn("audit journal: {} events the index had not stored were put back from the journal", replayed);
         }
     }
 
@@ -279,6 +391,10 @@ public final class AuditTrail implements AutoCloseable {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             log.warn("final audit checkpoint not written: {}", e.getClass().getName());
+        } finally {
+            if (journal != null) { // what it holds and the database lacks is put back at the next start
+                journal.close();
+            }
         }
     }
 }

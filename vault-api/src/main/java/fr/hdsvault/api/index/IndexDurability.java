@@ -2,6 +2,7 @@ package fr.hdsvault.api.index;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 import javax.sql.DataSource;
 import org.h2.engine.SessionLocal;
 import org.h2.jdbc.JdbcConnection;
@@ -78,11 +79,23 @@ public final class IndexDurability {
         if (!h2) {
             return;
         }
+        MVStore store = h2Store();
+        store.commit(); // stores what is committed and not yet handed to the store pipeline
+        store.executeFilestoreOperation(store::sync); // drains the pipeline (background stores too), then forces
+    }
+
+    /**
+     * The H2 database's file (as H2 names it, file system prefix included) where {@link #sync}
+     * forces one, for what must be made durable beside it (the audit journal); empty on PostgreSQL.
+     */
+    public Optional<String> h2StoreFile() {
+        return h2 ? Optional.of(h2Store().getFileStore().getFileName()) : Optional.empty();
+    }
+
+    private MVStore h2Store() {
         try (Connection c = dataSource.getConnection()) {
             // The connection only names the open database: the MVStore is shared by all of them.
-            MVStore store = ((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getMvStore();
-            store.commit(); // stores what is committed and not yet handed to the store pipeline
-            store.executeFilestoreOperation(store::sync); // drains the pipeline (background stores too), then forces
+            return ((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getMvStore();
         } catch (SQLException e) {
             throw new IllegalStateException("cannot reach the index database", e);
         }

@@ -15,7 +15,8 @@ import org.h2.store.fs.FilePath;
 import org.h2.store.fs.FilePathWrapper;
 
 /**
- * An H2 file system ({@code jdbc:h2:powercut:/path/db}) that keeps, beside each database file,
+ * An H2 file system ({@code jdbc:h2:powercut:/path/db}) that keeps, beside each database file
+ * (and the audit journal the vault keeps beside it),
  * the image a disk would hold after a power cut: {@code <file>.durable} receives a write only
  * when H2 forces the file ({@code FileChannel.force}). Writes H2 made but never forced reach the
  * real file (and so survive a killed process) but not the image, until a later process forces
@@ -67,7 +68,7 @@ public final class PowerCutFileSystem extends FilePathWrapper {
     public FileChannel open(String mode) throws IOException {
         FileChannel real = getBase().open(mode);
         String file = getBase().toString();
-        if ("r".equals(mode) || !file.endsWith(".mv.db")) {
+        if ("r".equals(mode) || !file.endsWith(".mv.db") && !file.endsWith(".audit-journal")) {
             return real;
         }
         Path image = Path.of(file + DURABLE_SUFFIX);
