@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -72,7 +74,12 @@ final class AuditJournal implements AutoCloseable {
                     channel.write(zeros, at);
                 }
                 channel.force(true);
-                forceDirectory(file);
+                Path disk = Path.of(file.unwrap().toString()).toAbsolutePath();
+                if (created && disk.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                    // owner-only like the index files (VaultHome): the directory is 0700 anyway, this keeps a copy private
+                    Files.setPosixFilePermissions(disk, PosixFilePermissions.fromString("rw-------"));
+                }
+                forceDirectory(disk.getParent());
             }
             return new AuditJournal(channel, Math.max(length, channel.size()));
         } catch (IOException e) {
@@ -80,8 +87,7 @@ final class AuditJournal implements AutoCloseable {
         }
     }
 
-    private static void forceDirectory(FilePath file) throws IOException {
-        Path dir = Path.of(file.unwrap().toString()).toAbsolutePath().getParent();
+    private static void forceDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException notSupportedHere) {

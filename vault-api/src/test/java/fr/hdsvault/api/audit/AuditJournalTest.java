@@ -166,6 +166,8 @@ class AuditJournalTest {
     void readsAcknowledgedThroughTheJournalAloneSurviveAPowerCut() throws Exception {
         try (Node running = new Node(powerCutUrl("a"))) {
             running.read(0, 20);
+            assertThat(Files.getPosixFilePermissions(dir.resolve("a").resolve("vault.audit-journal")))
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             Path afterCut = powerCut("a", "b");
             // The database forced only the first group (its key was new): the journal holds the rest.
             assertThat(storedEvents(afterCut)).isLessThan(20);
