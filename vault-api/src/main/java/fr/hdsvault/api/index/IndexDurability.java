@@ -79,9 +79,11 @@ public final class IndexDurability {
         if (!h2) {
             return;
         }
-        MVStore store = h2Store();
-        store.commit(); // stores what is committed and not yet handed to the store pipeline
-        store.executeFilestoreOperation(store::sync); // drains the pipeline (background stores too), then forces
+        withStore(store -> {
+            store.commit(); // stores what is committed and not yet handed to the store pipeline
+            store.executeFilestoreOperation(store::sync); // drains the pipeline (background stores too), then forces
+            return null;
+        });
     }
 
     /**
@@ -89,13 +91,14 @@ public final class IndexDurability {
      * forces one, for what must be made durable beside it (the audit journal); empty on PostgreSQL.
      */
     public Optional<String> h2StoreFile() {
-        return h2 ? Optional.of(h2Store().getFileStore().getFileName()) : Optional.empty();
+        return h2 ? Optional.of(withStore(store -> store.getFileStore().getFileName())) : Optional.empty();
     }
 
-    private MVStore h2Store() {
+    /** Runs {@code work} on H2's store while a connection keeps the database open. */
+    private <T> T withStore(java.util.function.Function<MVStore, T> work) {
         try (Connection c = dataSource.getConnection()) {
             // The connection only names the open database: the MVStore is shared by all of them.
-            return ((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getMvStore();
+            return work.apply(((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getMvStore());
         } catch (SQLException e) {
             throw new IllegalStateException("cannot reach the index database", e);
         }
