@@ -11,6 +11,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
+import java.util.Set;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +41,7 @@ public final class AuditFilter extends OncePerRequestFilter {
      * forced index (AuditJournal); unless one answers 201 or 202, as a Bulk Data kick-off by GET
      * does: what it started is a promise, forced with its event.
      */
-    private static final java.util.Set<String> READS = java.util.Set.of("GET", "HEAD");
+    private static final Set<String> READS = Set.of("GET", "HEAD");
 
     private final AuditTrail trail;
     private final AuditEvents events;

@@ -253,13 +253,8 @@ public final class AuditTrail implements AutoCloseable {
         long size = group.first() + group.leaves().size();
         // One force for the whole group: these events (and, unless the journal took them, every write committed
         // before them) are on disk before anyone waiting here is answered.
-        Set<Integer> kekVersions = new HashSet<>();
-        group.leaves().forEach(leaf -> kekVersions.add(EnvelopeCipher.inspect(leaf.envelope()).kekVersion()));
-        boolean journaled = journal != null && batch.stream().allMatch(Pending::indexUnchanged)
-                && forcedKekVersions.containsAll(kekVersions) && journal.append(group);
-        if (!journaled) {
+        if (!journaled(batch, group)) {
             syncIndex();
-            forcedKekVersions.addAll(kekVersions);
         }
         synchronized (this) {
             writtenSize = Math.max(writtenSize, size);
@@ -277,6 +272,23 @@ public final class AuditTrail implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Makes the group durable through the journal when it may be (H2, reads only, keys already on
+     * disk); false when the database must be forced instead, whose force then covers the group's keys.
+     */
+    private boolean journaled(List<Pending> batch, AuditJournal.Group group) {
+        if (journal == null) {
+            return false;
+        }
+        Set<Integer> kekVersions = new HashSet<>();
+        group.leaves().forEach(leaf -> kekVersions.add(EnvelopeCipher.inspect(leaf.envelope()).kekVersion()));
+        if (batch.stream().allMatch(Pending::indexUnchanged) && forcedKekVersions.containsAll(kekVersions) && journal.append(group)) {
+            return true;
+        }
+        forcedKekVersions.addAll(kekVersions); // forced by the caller next
+        return false;
     }
 
     /** Inserts the leaves and stores the head after them, in the transaction that locked it. */
